@@ -1,0 +1,16 @@
+// Number formatting shared by listings, configs and stats: the shortest text that reads
+// back as the same double ("1700", "0.25", "1e+18"), so written configs round-trip.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace fl {
+
+std::string format_number(double v);
+// "0x7f0000200000"
+std::string hex(uint64_t v);
+// Human-readable time from nanoseconds: "850 ns", "12.3 us", "4.56 ms".
+std::string format_duration_ns(double ns);
+
+}  // namespace fl
