@@ -1,0 +1,90 @@
+// Host CPU cores that run the driver model's work.
+//
+// Models: `cores` identical cores. A driver thread acquires a core for a stretch of work
+// (Slot), spends time on it (compute), issues MMIO through it, and releases it when it
+// sleeps or finishes; while every core is held, acquirers wait, hard-interrupt work ahead
+// of other work, each class in arrival order. A posted MMIO write costs the core a fixed
+// time and then travels on its own; an MMIO read stalls the core until the completion
+// returns over the link.
+// Abstracts away: preemption of running work (a hard IRQ waits for a core rather than
+// interrupting one), caches, frequency, and OS scheduling beyond "first free core".
+//
+// Ports: mmio (AT initiator, towards the GPU's registers).
+#pragma once
+
+#include <deque>
+#include <unordered_map>
+#include <systemc>
+
+#include "sim/core/schema.h"
+#include "sim/core/stats.h"
+#include "sim/core/tlm_ports.h"
+#include "sim/core/txn.h"
+
+namespace fl::hw {
+
+enum class WorkClass { kHardIrq, kWorker, kIoctl };
+
+class HostCpu : public sc_core::sc_module {
+ public:
+  HostCpu(sc_core::sc_module_name name, const config::HostCpu& cfg);
+
+  AtInitiatorPort mmio;
+
+  // A core held by the calling SystemC thread; released on destruction.
+  class Slot {
+   public:
+    Slot(HostCpu& cpu, int core) : cpu_(&cpu), core_(core) {}
+    Slot(Slot&& o) noexcept : cpu_(o.cpu_), core_(o.core_) { o.cpu_ = nullptr; }
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+    Slot& operator=(Slot&&) = delete;
+    ~Slot() { release(); }
+
+    void compute(const sc_core::sc_time& t);
+    void compute_ns(double ns);
+    void mmio_write(uint64_t reg, uint32_t value);
+    uint32_t mmio_read(uint64_t reg);
+    void release();
+    int core() const { return core_; }
+
+   private:
+    HostCpu* cpu_;
+    int core_;
+  };
+
+  // Waits (from an SC_THREAD) for a free core.
+  Slot acquire(WorkClass cls);
+
+  uint32_t cores() const { return static_cast<uint32_t>(busy_since_ps_.size()); }
+
+ private:
+  friend class Slot;
+  struct Waiter {
+    WorkClass cls;
+    sc_core::sc_event* wake;
+    int core = -1;
+  };
+  void release(int core);
+  void on_mmio_response(Payload& gp);
+
+  config::HostCpu cfg_;
+  std::vector<uint64_t> busy_since_ps_;  // per core; kFree when idle
+  std::deque<Waiter*> waiters_;
+  TxnPool pool_;
+  std::unordered_map<Payload*, sc_core::sc_event*> mmio_waits_;
+
+  static constexpr uint64_t kFree = ~uint64_t{0};
+
+  stats::Group stats_;
+  stats::Value busy_ns_{stats_, "busy_ns", "ns", "Core time spent on driver work, summed over cores"};
+  stats::Histogram wait_ns_{stats_, "wait_ns", "ns", "Time work waited for a free core"};
+  stats::Counter irq_work_{stats_, "irq_work", "count", "Hard-interrupt work items run"};
+  stats::Counter worker_work_{stats_, "worker_work", "count", "Worker (process context) work items run"};
+  stats::Counter ioctl_work_{stats_, "ioctl_work", "count", "System-call work items run"};
+  stats::Counter mmio_writes_{stats_, "mmio_writes", "count", "Posted MMIO writes issued"};
+  stats::Histogram mmio_read_ns_{stats_, "mmio_read_ns", "ns", "Round trip of an MMIO read"};
+  stats::Formula utilisation_;
+};
+
+}  // namespace fl::hw

@@ -1,0 +1,96 @@
+#include "hw/sparse_memory.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace fl::hw {
+
+const SparseMemory::Page* SparseMemory::find(uint64_t page) const {
+  const auto it = pages_.find(page);
+  return it == pages_.end() ? nullptr : it->second.get();
+}
+
+SparseMemory::Page& SparseMemory::touch(uint64_t page) {
+  auto& slot = pages_[page];
+  if (!slot) {
+    slot = std::make_unique<Page>();
+    slot->fill(0);
+  }
+  return *slot;
+}
+
+void SparseMemory::read(uint64_t addr, void* dst, uint64_t len) const {
+  auto* out = static_cast<uint8_t*>(dst);
+  while (len > 0) {
+    const uint64_t off = addr % kPageBytes;
+    const uint64_t n = std::min(len, kPageBytes - off);
+    if (const Page* p = find(addr / kPageBytes)) {
+      std::memcpy(out, p->data() + off, n);
+    } else {
+      std::memset(out, 0, n);
+    }
+    addr += n;
+    out += n;
+    len -= n;
+  }
+}
+
+void SparseMemory::write(uint64_t addr, const void* src, uint64_t len) {
+  const auto* in = static_cast<const uint8_t*>(src);
+  while (len > 0) {
+    const uint64_t off = addr % kPageBytes;
+    const uint64_t n = std::min(len, kPageBytes - off);
+    std::memcpy(touch(addr / kPageBytes).data() + off, in, n);
+    addr += n;
+    in += n;
+    len -= n;
+  }
+}
+
+void SparseMemory::fill(uint64_t addr, uint8_t value, uint64_t len) {
+  while (len > 0) {
+    const uint64_t off = addr % kPageBytes;
+    const uint64_t n = std::min(len, kPageBytes - off);
+    if (value != 0 || find(addr / kPageBytes) != nullptr) {
+      std::memset(touch(addr / kPageBytes).data() + off, value, n);
+    }
+    addr += n;
+    len -= n;
+  }
+}
+
+uint32_t SparseMemory::read32(uint64_t addr) const {
+  uint32_t v;
+  read(addr, &v, sizeof v);
+  return v;
+}
+
+uint64_t SparseMemory::read64(uint64_t addr) const {
+  uint64_t v;
+  read(addr, &v, sizeof v);
+  return v;
+}
+
+void SparseMemory::write32(uint64_t addr, uint32_t v) { write(addr, &v, sizeof v); }
+void SparseMemory::write64(uint64_t addr, uint64_t v) { write(addr, &v, sizeof v); }
+
+void SparseMemory::copy(const SparseMemory& src, uint64_t src_addr, SparseMemory& dst,
+                        uint64_t dst_addr, uint64_t len) {
+  std::array<uint8_t, kPageBytes> buf;
+  while (len > 0) {
+    const uint64_t n = std::min({len, kPageBytes - src_addr % kPageBytes,
+                                 kPageBytes - dst_addr % kPageBytes});
+    const Page* p = src.find(src_addr / kPageBytes);
+    if (p != nullptr) {
+      std::memcpy(buf.data(), p->data() + src_addr % kPageBytes, n);
+      dst.write(dst_addr, buf.data(), n);
+    } else {
+      dst.fill(dst_addr, 0, n);
+    }
+    src_addr += n;
+    dst_addr += n;
+    len -= n;
+  }
+}
+
+}  // namespace fl::hw
