@@ -1,0 +1,53 @@
+// The execution context of one driver thread (an interrupt handler, the ih_soft worker, a
+// process in an ioctl): it takes a host CPU core when it has work to do, keeps it while it
+// computes, busy-waits or reads MMIO, and gives it up when it sleeps.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <systemc>
+
+#include "hw/host_cpu.h"
+
+namespace fl::driver {
+
+class DriverThread {
+ public:
+  DriverThread(hw::HostCpu& cpu, hw::WorkClass cls) : cpu_(cpu), cls_(cls) {}
+  DriverThread(const DriverThread&) = delete;
+  DriverThread& operator=(const DriverThread&) = delete;
+
+  // Spends `ns` of core time (taking a core first if this thread holds none).
+  void compute_ns(double ns) { core().compute_ns(ns); }
+  void compute(const sc_core::sc_time& t) { core().compute(t); }
+  void mmio_write(uint64_t reg, uint32_t value) { core().mmio_write(reg, value); }
+  uint32_t mmio_read(uint64_t reg) { return core().mmio_read(reg); }
+
+  // Sleeps until `ready()` holds, re-checked whenever `wake` fires, without a core; resumes
+  // `wakeup_ns` after being woken (scheduler latency). Returns at once if already ready.
+  void sleep_until(sc_core::sc_event& wake, const std::function<bool()>& ready, double wakeup_ns);
+
+  // Gives the core up (the thread is about to block or is done).
+  void release() { slot_.reset(); }
+  bool holds_core() const { return slot_.has_value(); }
+
+ private:
+  hw::HostCpu::Slot& core() {
+    if (!slot_) slot_.emplace(cpu_.acquire(cls_));
+    return *slot_;
+  }
+
+  hw::HostCpu& cpu_;
+  hw::WorkClass cls_;
+  std::optional<hw::HostCpu::Slot> slot_;
+};
+
+inline void DriverThread::sleep_until(sc_core::sc_event& wake, const std::function<bool()>& ready,
+                                      double wakeup_ns) {
+  if (ready()) return;
+  release();
+  while (!ready()) sc_core::wait(wake);
+  if (wakeup_ns > 0) sc_core::wait(sc_core::sc_time(wakeup_ns, sc_core::SC_NS));
+}
+
+}  // namespace fl::driver

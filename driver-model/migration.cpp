@@ -1,0 +1,52 @@
+#include "driver-model/migration.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "hw/copy_engine.h"
+#include "mmu/gpuvm_pte.h"
+#include "sim/core/time.h"
+
+namespace fl::driver {
+
+Migration::Migration(sc_core::sc_module_name name, const config::Migration& cfg, SdmaJobs& jobs,
+                     uint64_t gart_table)
+    : sc_module(name), cfg_(cfg), jobs_(jobs), gart_table_(gart_table) {}
+
+void Migration::to_vram(DriverThread& t, uint64_t sys, uint64_t vram, uint64_t pages,
+                        MigrateTrigger why) {
+  const sc_core::sc_time start = sc_core::sc_time_stamp();
+  ++migrations_;
+  pages_ += pages;
+  (why == MigrateTrigger::kPrefetch ? bytes_prefetch_ : bytes_fault_) += pages * mmu::kPageBytes;
+
+  t.compute_ns(cfg_.setup_ns() + cfg_.setup_per_page_ns() * static_cast<double>(pages));
+  uint32_t fence = 0;
+  for (uint64_t done = 0; done < pages;) {
+    const uint64_t n = std::min<uint64_t>(cfg_.chunk_pages(), pages - done);
+    const uint64_t src = sys + done * mmu::kPageBytes;
+    // GART window: the chunk's system pages as GART PTEs (amdgpu_ttm_map_buffer).
+    mmu::Entry g;
+    g.valid = true;
+    g.system = true;
+    g.snooped = true;
+    g.readable = true;
+    g.writeable = true;
+    std::vector<uint8_t> gart(n * 8);
+    for (uint64_t i = 0; i < n; ++i) {
+      g.address = src + i * mmu::kPageBytes;
+      const uint64_t v = g.encode_pte();
+      std::memcpy(gart.data() + i * 8, &v, 8);
+    }
+    jobs_.submit(t, {hw::SdmaPacket::write(gart_table_, false, std::move(gart))});
+    fence = jobs_.submit(t, {hw::SdmaPacket::copy(src, true, vram + done * mmu::kPageBytes, false,
+                                                  n * mmu::kPageBytes)});
+    ++chunks_;
+    done += n;
+  }
+  jobs_.wait(t, fence);
+  t.compute_ns(cfg_.finalize_per_page_ns() * static_cast<double>(pages));
+  migrate_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+}
+
+}  // namespace fl::driver

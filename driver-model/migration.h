@@ -1,0 +1,50 @@
+// Migration of SVM pages from system memory to VRAM (kfd_migrate.c, svm_migrate_to_vram).
+//
+// Models: migrate_vma_setup collects and unmaps the CPU pages (setup_ns plus
+// setup_per_page_ns a page); the pages are copied to their VRAM places in chunks of at most
+// chunk_pages contiguous pages, each chunk a GART-window job (the chunk's system pages
+// written as GART entries) followed by a copy job, submitted back to back on the copy
+// engine; the thread waits for the last fence, then finalises (finalize_per_page_ns a page).
+// The SMI event MIGRATE_START/END pair brackets this (trigger recorded in stats).
+// Abstracts away: the GART window's VMID-0 translation (the copy reads the system pages'
+// DMA addresses directly), migration back to system memory and VRAM-to-VRAM moves.
+#pragma once
+
+#include <cstdint>
+#include <systemc>
+
+#include "driver-model/driver_thread.h"
+#include "driver-model/sdma_jobs.h"
+#include "sim/core/schema.h"
+#include "sim/core/stats.h"
+
+namespace fl::driver {
+
+enum class MigrateTrigger { kPrefetch, kPagefaultGpu };
+
+class Migration : public sc_core::sc_module {
+ public:
+  Migration(sc_core::sc_module_name name, const config::Migration& cfg, SdmaJobs& jobs,
+            uint64_t gart_table);
+
+  // Moves `pages` pages whose system copies start at DMA address `sys` to VRAM at `vram`.
+  // Both are contiguous (the caller splits at discontinuities).
+  void to_vram(DriverThread& t, uint64_t sys, uint64_t vram, uint64_t pages, MigrateTrigger why);
+
+  const config::Migration& cfg() const { return cfg_; }
+
+ private:
+  config::Migration cfg_;
+  SdmaJobs& jobs_;
+  uint64_t gart_table_;
+
+  stats::Group stats_;
+  stats::Counter migrations_{stats_, "migrations", "count", "Migrations to VRAM"};
+  stats::Counter pages_{stats_, "pages", "count", "Pages migrated to VRAM"};
+  stats::Counter bytes_fault_{stats_, "bytes_pagefault_gpu", "bytes", "Bytes migrated for GPU page faults (trigger PAGEFAULT_GPU)"};
+  stats::Counter bytes_prefetch_{stats_, "bytes_prefetch", "bytes", "Bytes migrated for prefetches (trigger PREFETCH)"};
+  stats::Counter chunks_{stats_, "chunks", "count", "GART-window chunks copied"};
+  stats::Histogram migrate_ns_{stats_, "migrate_ns", "ns", "Duration of one migration, setup to finalise"};
+};
+
+}  // namespace fl::driver

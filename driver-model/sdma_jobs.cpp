@@ -1,0 +1,41 @@
+#include "driver-model/sdma_jobs.h"
+
+#include "hw/gpu_regs.h"
+#include "sim/core/time.h"
+
+namespace fl::driver {
+
+SdmaJobs::SdmaJobs(sc_core::sc_module_name name, const config::SdmaJobs& cfg,
+                   hw::CopyEngine& engine, hw::SparseMemory& host_mem, uint64_t fence_addr)
+    : sc_module(name), cfg_(cfg), engine_(engine), host_mem_(host_mem), fence_addr_(fence_addr) {}
+
+uint32_t SdmaJobs::submit(DriverThread& t, std::vector<hw::SdmaPacket> packets) {
+  t.compute_ns(cfg_.submit_ns());
+  const uint32_t seq = ++next_seq_;
+  packets.push_back(hw::SdmaPacket::fence(fence_addr_, /*system=*/true, seq));
+  packets.push_back(hw::SdmaPacket::trap(0));
+  ++jobs_;
+  packets_ += packets.size();
+  const uint32_t wptr = engine_.write_ring(std::move(packets));
+  t.mmio_write(hw::regs::kSdmaDoorbell, wptr);
+  return seq;
+}
+
+void SdmaJobs::wait(DriverThread& t, uint32_t seq) {
+  const sc_core::sc_time start = sc_core::sc_time_stamp();
+  t.sleep_until(signal_, [this, seq] { return static_cast<int32_t>(signalled_ - seq) >= 0; },
+                cfg_.wakeup_ns());
+  wait_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+}
+
+void SdmaJobs::process_trap(DriverThread& t) {
+  ++traps_;
+  t.compute_ns(cfg_.fence_process_ns());
+  const uint32_t v = host_mem_.read32(fence_addr_);
+  if (static_cast<int32_t>(v - signalled_) > 0) {
+    signalled_ = v;
+    signal_.notify(sc_core::SC_ZERO_TIME);
+  }
+}
+
+}  // namespace fl::driver

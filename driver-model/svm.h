@@ -1,0 +1,114 @@
+// KFD shared virtual memory of one process (kfd_svm.c): its VMAs, SVM ranges, and the
+// retry-fault handler svm_range_restore_pages.
+//
+// Models, for a retry fault (driver-facts.md section 1.5, in order):
+//   restore_entry_ns for the process lookup, locks and range lookup; a fault outside every
+//   range creates an unregistered range (range_create_ns) of the 2 MiB around the address,
+//   clipped to its VMA and neighbouring ranges; a fault on a range validated less than
+//   duplicate_window_ns ago is a duplicate and ignored (the check is per range, so faults
+//   on other pages of the range wait too); the VMA must allow the access; the best
+//   location is the preferred one if set, else this GPU (XNACK on gives every GPU access),
+//   and system memory on APUs; the window is 2^granularity pages around the address,
+//   clipped to the range; pages not where they should be are migrated (or, for system
+//   memory, collected and DMA-mapped: map_per_page_ns a page); then PTEs are written and
+//   the TLB flushed (legacy), and the range's validation time is set.
+// A range's VRAM is one buffer the size of the range, allocated on its first migration
+// (svm_range_vram_node_new); page i of the range lives at offset i pages. If VRAM is full
+// the fault is served from system memory.
+// Abstracts away: several processes and GPUs, XNACK off, CPU faults and MMU notifiers,
+// migration back to system memory, range splitting, access attributes (every range is
+// accessible to the GPU), the fault-drain protocol.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+#include <systemc>
+
+#include "driver-model/gpu_vm.h"
+#include "driver-model/irq.h"
+#include "driver-model/memory_managers.h"
+#include "driver-model/migration.h"
+#include "sim/core/fault_trace.h"
+#include "sim/core/schema.h"
+#include "sim/core/stats.h"
+
+namespace fl::driver {
+
+struct Vma {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  bool writable = true;
+  uint64_t sys_base = 0;  // host physical address backing `start` (DMA address, pass-through)
+};
+
+struct SvmRange {
+  uint64_t start = 0;  // bytes, page aligned
+  uint64_t end = 0;
+  bool registered = false;
+  wl::Location preferred = wl::UNDEFINED;
+  uint32_t granularity = 9;
+  std::optional<uint64_t> vram_bo;  // VRAM buffer, once allocated
+  std::vector<bool> in_vram;        // per page
+  std::optional<sc_core::sc_time> validated_at;
+
+  uint64_t pages() const { return (end - start) >> 12; }
+};
+
+class Svm : public sc_core::sc_module, public FaultHandler {
+ public:
+  Svm(sc_core::sc_module_name name, const config::Svm& cfg, GpuVm& vm, Migration& migrate,
+      PhysAllocator& host_alloc, PhysAllocator& vram_alloc, bool apu, uint16_t pasid,
+      FaultTrace* trace);
+
+  // mmap of anonymous memory, resident in system memory. Returns the address.
+  uint64_t mmap(uint64_t bytes, std::optional<uint64_t> va);
+  // Registers [va, va + bytes) (inside one mapping) as an SVM range (SET_ATTR).
+  void register_range(uint64_t va, uint64_t bytes, wl::Location preferred,
+                      std::optional<uint32_t> granularity);
+  void set_attr(uint64_t va, std::optional<wl::Location> preferred,
+                std::optional<uint32_t> granularity);
+  // PREFETCH_LOC: migrate the range to `loc` and map it on the GPU.
+  void prefetch(DriverThread& t, uint64_t va, wl::Location loc);
+
+  void handle_retry_fault(DriverThread& t, const RetryFault& f) override;
+
+  uint16_t pasid() const { return pasid_; }
+
+ private:
+  const Vma* find_vma(uint64_t va) const;
+  SvmRange* find_range(uint64_t va);
+  SvmRange& create_unregistered(uint64_t va, const Vma& vma);
+  wl::Location best_location(const SvmRange& r) const;
+  // Makes pages [first, first + n) of `r` live in `loc`; false if VRAM could not be had.
+  bool place(DriverThread& t, SvmRange& r, const Vma& vma, uint64_t first, uint64_t n,
+             wl::Location loc, MigrateTrigger why);
+  // PTE runs for pages [first, first + n) of `r`.
+  std::vector<GpuVm::Run> runs(const SvmRange& r, const Vma& vma, uint64_t first, uint64_t n) const;
+  uint64_t sys_addr(const Vma& vma, uint64_t va) const { return vma.sys_base + (va - vma.start); }
+
+  config::Svm cfg_;
+  GpuVm& vm_;
+  Migration& migrate_;
+  PhysAllocator& host_alloc_;
+  PhysAllocator& vram_alloc_;
+  bool apu_;
+  uint16_t pasid_;
+  FaultTrace* trace_;
+  std::map<uint64_t, Vma> vmas_;         // by start
+  std::map<uint64_t, SvmRange> ranges_;  // by start
+  uint64_t next_va_ = 0x7f0000000000ULL;
+
+  stats::Group stats_;
+  stats::Counter faults_{stats_, "faults", "count", "Retry faults handled by svm_range_restore_pages"};
+  stats::Counter duplicates_{stats_, "duplicates", "count", "Faults ignored: range validated within the duplicate window"};
+  stats::Counter migrated_{stats_, "restored_migrated", "count", "Faults restored with a migration to VRAM"};
+  stats::Counter mapped_{stats_, "restored_mapped", "count", "Faults restored by mapping system memory"};
+  stats::Counter vram_fallbacks_{stats_, "vram_fallbacks", "count", "Faults served from system memory because VRAM could not be allocated"};
+  stats::Counter ranges_created_{stats_, "ranges_created", "count", "Unregistered ranges created by faults"};
+  stats::Counter prefetches_{stats_, "prefetches", "count", "PREFETCH_LOC requests"};
+  stats::Histogram restore_ns_{stats_, "restore_ns", "ns", "svm_range_restore_pages duration for faults that restored a mapping"};
+};
+
+}  // namespace fl::driver
