@@ -1,0 +1,193 @@
+// The faultline command line: `faultline <command> [options]`.
+//
+// Commands are a table (name, summary, options, action) so that more can be added without
+// touching the dispatcher. Boost.Program_options parses each command's options.
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <google/protobuf/stubs/common.h>
+#include <systemc>
+
+#include "sim/core/build_info.h"
+#include "sim/core/config_loader.h"
+#include "sim/core/errors.h"
+#include "sim/core/params_doc.h"
+#include "sim/platform/simulation.h"
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* kExitStatusHelp =
+    "Exit status:\n"
+    "  0  success\n"
+    "  1  internal error (a bug in faultline)\n"
+    "  2  bad usage, config, workload or other input; the message names the file and line,\n"
+    "     or the parameter key\n"
+    "  3  the simulation detected an error: no forward progress (watchdog), a fatal GPU\n"
+    "     fault, a time limit, a driver timeout\n";
+
+struct Command {
+  const char* name;
+  const char* summary;
+  const char* usage;
+  std::function<void(po::options_description&)> options;
+  std::function<int(const po::variables_map&)> action;
+};
+
+int cmd_run(const po::variables_map& vm) {
+  fl::platform::RunOptions o;
+  if (vm.count("config")) o.config_path = vm["config"].as<std::string>();
+  if (vm.count("set")) o.sets = vm["set"].as<std::vector<std::string>>();
+  if (vm.count("workload")) o.workload_path = vm["workload"].as<std::string>();
+  if (vm.count("out")) o.out_dir = vm["out"].as<std::string>();
+  if (vm.count("seed")) o.seed = vm["seed"].as<uint64_t>();
+  o.quiet = vm.count("quiet") > 0;
+  return fl::platform::run_simulation(o, std::cout, std::cerr);
+}
+
+int cmd_params(const po::variables_map& vm) {
+  const std::string format = vm["format"].as<std::string>();
+  fl::ParamsFormat f;
+  if (format == "text") {
+    f = fl::ParamsFormat::kText;
+  } else if (format == "markdown") {
+    f = fl::ParamsFormat::kMarkdown;
+  } else if (format == "textproto") {
+    f = fl::ParamsFormat::kTextproto;
+  } else {
+    throw fl::InputError("--format " + format + ": expected text, markdown or textproto");
+  }
+  std::optional<fl::ResolvedConfig> rc;
+  if (vm.count("config") || vm.count("set")) {
+    rc = fl::resolve_config(vm.count("config") ? vm["config"].as<std::string>() : "",
+                            vm.count("set") ? vm["set"].as<std::vector<std::string>>()
+                                            : std::vector<std::string>{},
+                            std::nullopt);
+  }
+  std::cout << fl::render_params(f, rc ? &*rc : nullptr);
+  return fl::kExitOk;
+}
+
+int cmd_version(const po::variables_map&) {
+  std::cout << "faultline " << fl::build::version() << "\n"
+            << "git commit " << fl::build::git_hash() << "\n"
+            << "build " << fl::build::build_type() << "\n"
+            << "SystemC " << sc_core::sc_release() << "\n"
+            << "protobuf " << google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION) << "\n";
+  return fl::kExitOk;
+}
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> c = {
+      {"run", "run a simulation and print its fault-latency summary",
+       "faultline run [--config FILE] [--set KEY=VALUE]... [--workload FILE] [--out DIR] [--seed N] [--quiet]",
+       [](po::options_description& d) {
+         d.add_options()
+             ("config", po::value<std::string>()->value_name("FILE"),
+              "config file (protobuf text format; default: the built-in mi200-pcie4 platform)")
+             ("set", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"),
+              "override one parameter, e.g. --set soc.pcie.gen=5 (repeatable; see 'faultline params')")
+             ("workload", po::value<std::string>()->value_name("FILE"),
+              "workload file (default: the built-in stream workload, traces/workloads/stream.textproto)")
+             ("out", po::value<std::string>()->value_name("DIR"),
+              "write stats.json, stats.txt and config.resolved.textproto to DIR")
+             ("seed", po::value<uint64_t>()->value_name("N"), "seed of every random choice (sets sim.seed)")
+             ("quiet", "do not print the summary");
+       },
+       cmd_run},
+      {"params", "list every parameter with type, default, unit, range and description",
+       "faultline params [--config FILE] [--set KEY=VALUE]... [--format text|markdown|textproto]",
+       [](po::options_description& d) {
+         d.add_options()
+             ("config", po::value<std::string>()->value_name("FILE"), "also show this config's values and their origin")
+             ("set", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"), "override one parameter")
+             ("format", po::value<std::string>()->default_value("text")->value_name("FORMAT"),
+              "text (default), markdown (docs/config.md) or textproto (the annotated default config)");
+       },
+       cmd_params},
+      {"version", "print version, git commit and build information", "faultline version",
+       [](po::options_description&) {}, cmd_version},
+  };
+  return c;
+}
+
+void print_help(std::ostream& os) {
+  os << "faultline: a cycle-approximate GPU + SoC simulator of GPU page faults and the\n"
+        "driver policies that service them (SystemC/TLM-2.0).\n\n"
+        "Usage: faultline <command> [options]\n\nCommands:\n";
+  for (const auto& c : commands()) {
+    os << "  " << c.name << std::string(10 - std::string(c.name).size(), ' ') << c.summary << "\n";
+  }
+  os << "\nRun 'faultline <command> --help' for the options of a command.\n\n" << kExitStatusHelp;
+}
+
+int dispatch(int argc, char** argv) {
+  if (argc < 2) {
+    print_help(std::cerr);
+    return fl::kExitInput;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_help(std::cout);
+    return fl::kExitOk;
+  }
+  if (name == "--version") return cmd_version({});
+  const Command* cmd = nullptr;
+  for (const auto& c : commands()) {
+    if (name == c.name) cmd = &c;
+  }
+  if (cmd == nullptr) {
+    std::cerr << "faultline: unknown command '" << name << "'\n\n";
+    print_help(std::cerr);
+    return fl::kExitInput;
+  }
+  po::options_description desc(std::string("Options of 'faultline ") + cmd->name + "'");
+  desc.add_options()("help,h", "show this help");
+  cmd->options(desc);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc - 1, argv + 1).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "faultline " << cmd->name << ": " << e.what() << "\nusage: " << cmd->usage
+              << "\n(see 'faultline " << cmd->name << " --help')\n";
+    return fl::kExitInput;
+  }
+  if (vm.count("help")) {
+    std::cout << cmd->summary << "\n\nusage: " << cmd->usage << "\n\n" << desc << "\n" << kExitStatusHelp;
+    return fl::kExitOk;
+  }
+  return cmd->action(vm);
+}
+
+}  // namespace
+
+int sc_main(int argc, char** argv) {
+  try {
+    return dispatch(argc, argv);
+  } catch (const fl::InputError& e) {
+    std::cerr << "faultline: error: " << e.what() << "\n";
+    return fl::kExitInput;
+  } catch (const fl::SimError& e) {
+    std::cerr << "faultline: simulation error: " << e.what() << "\n";
+    return fl::kExitSim;
+  } catch (const sc_core::sc_report& e) {
+    std::cerr << "faultline: internal error (SystemC): " << e.what() << "\n";
+    return fl::kExitInternal;
+  } catch (const std::exception& e) {
+    std::cerr << "faultline: internal error: " << e.what() << "\n";
+    return fl::kExitInternal;
+  }
+}
+
+int main(int argc, char** argv) {
+  // The SystemC banner is printed when the kernel starts unless this is set first.
+  setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 0);
+  return sc_core::sc_elab_and_sim(argc, argv);
+}

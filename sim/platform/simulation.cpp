@@ -1,0 +1,197 @@
+#include "sim/platform/simulation.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <systemc>
+
+#include "driver-model/driver.h"
+#include "sim/core/build_info.h"
+#include "sim/core/config_loader.h"
+#include "sim/core/errors.h"
+#include "sim/core/event_queue.h"
+#include "sim/core/format.h"
+#include "sim/core/output.h"
+#include "sim/core/sim_status.h"
+#include "sim/core/stats.h"
+#include "sim/core/time.h"
+#include "sim/platform/fault_ledger.h"
+#include "sim/platform/sim_control.h"
+#include "sim/platform/soc.h"
+#include "sim/platform/workload.h"
+
+namespace fl::platform {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Warnings to stderr; informational reports (e.g. "simulation stopped by user") dropped;
+// errors and fatals thrown so the command line can turn them into an exit status.
+void report_handler(const sc_core::sc_report& rep, const sc_core::sc_actions& actions) {
+  if (rep.get_severity() == sc_core::SC_WARNING) {
+    std::fprintf(stderr, "warning: %s: %s\n", rep.get_msg_type(), rep.get_msg());
+    return;
+  }
+  if (rep.get_severity() == sc_core::SC_INFO) return;
+  sc_core::sc_report_handler::default_handler(rep, actions & ~sc_core::SC_DISPLAY);
+}
+
+void configure_systemc() {
+  sc_core::sc_report_handler::set_handler(report_handler);
+  sc_core::sc_report_handler::set_actions(sc_core::SC_ERROR, sc_core::SC_THROW);
+  sc_core::sc_report_handler::set_actions(sc_core::SC_FATAL, sc_core::SC_THROW);
+  if (sc_core::sc_get_time_resolution() != sc_core::sc_time(1, sc_core::SC_PS)) {
+    throw std::logic_error("faultline needs the SystemC time resolution to be 1 ps");
+  }
+}
+
+// The models of one run, in construction order.
+struct Models {
+  FaultLedger ledger{"fault"};
+  std::unique_ptr<Soc> soc;
+  std::unique_ptr<driver::Driver> driver;
+  std::unique_ptr<SimControl> control;
+  std::unique_ptr<WorkloadRunner> workload;
+};
+
+std::string out_path(const std::string& dir, const char* file) { return (fs::path(dir) / file).string(); }
+
+void print_summary(std::ostream& os, const ResolvedConfig& rc, const Workload& w,
+                   const Models& m, double host_s, int status, const std::string& out_dir) {
+  const FaultLedger& f = m.ledger;
+  const uint64_t accesses = m.soc->gpu.cu.completed();
+  const double sim_ns = to_ns(sc_core::sc_time_stamp());
+  char line[256];
+  os << "faultline " << build::version() << " (" << build::git_hash() << ")  config "
+     << rc.name() << "  workload " << (w.msg.has_name() ? w.msg.name() : w.source) << "  seed "
+     << rc.msg.sim().seed() << "\n";
+  std::snprintf(line, sizeof line, "simulated %s in %.2f s of host time; %llu GPU accesses (%.0f per host second)\n",
+                format_duration_ns(sim_ns).c_str(), host_s, static_cast<unsigned long long>(accesses),
+                host_s > 0 ? static_cast<double>(accesses) / host_s : 0.0);
+  os << line << "\n";
+  const uint64_t serviced = f.outcomes(Outcome::kMigrated) + f.outcomes(Outcome::kMapped);
+  os << "GPU page faults: " << f.count().value() << " faulted accesses; " << f.reports()
+     << " fault reports, " << serviced << " serviced (" << f.outcomes(Outcome::kMigrated)
+     << " migrated to VRAM, " << f.outcomes(Outcome::kMapped) << " mapped in system memory), "
+     << f.outcomes(Outcome::kFiltered) << " filtered, " << f.outcomes(Outcome::kDuplicate)
+     << " duplicates, " << f.outcomes(Outcome::kRingLost) << " lost\n";
+  const auto& h = f.latency();
+  if (h.count() > 0) {
+    os << "fault latency: mean " << format_duration_ns(h.mean()) << ", p50 "
+       << format_duration_ns(h.percentile(50)) << ", p95 " << format_duration_ns(h.percentile(95))
+       << ", p99 " << format_duration_ns(h.percentile(99)) << ", max "
+       << format_duration_ns(h.max()) << "\n";
+    os << "breakdown (mean per faulted access):\n";
+    for (int i = 0; i < FaultLedger::kPhases; ++i) {
+      const double mean = f.phase(i).mean();
+      std::snprintf(line, sizeof line, "  %-18s %12s  %5.1f%%\n", FaultLedger::kPhaseNames[static_cast<size_t>(i)],
+                    format_duration_ns(mean).c_str(), h.mean() > 0 ? 100.0 * mean / h.mean() : 0.0);
+      os << line;
+    }
+    std::snprintf(line, sizeof line, "  %-18s %12s  100.0%%\n", "total", format_duration_ns(h.mean()).c_str());
+    os << line;
+  } else {
+    os << "no GPU access faulted\n";
+  }
+  if (!out_dir.empty()) {
+    os << "\noutputs: " << out_dir << "/{stats.json, stats.txt, config.resolved.textproto}\n";
+  }
+  if (status != kExitOk) os << "\nthe run ended with an error (exit status " << status << ")\n";
+}
+
+}  // namespace
+
+int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err) {
+  const auto host_start = std::chrono::steady_clock::now();
+
+  // Everything about the inputs is checked before anything is built.
+  const ResolvedConfig rc = resolve_config(opts.config_path, opts.sets, opts.seed);
+  const Workload workload = load_workload(opts.workload_path);
+  validate_workload(workload, rc.msg);
+  if (!opts.out_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(opts.out_dir, ec);
+    if (ec || !fs::is_directory(opts.out_dir)) {
+      throw InputError("--out " + opts.out_dir + ": cannot create the output directory" +
+                       (ec ? ": " + ec.message() : ""));
+    }
+  }
+
+  configure_systemc();
+  Models m;
+  m.soc = std::make_unique<Soc>("soc", rc.msg.soc(), rc.msg.sim().seed(), &m.ledger);
+  driver::Platform plat{m.soc->host.cpu,        m.soc->host.intc,          m.soc->gpu.ih,
+                        m.soc->gpu.sdma,        m.soc->gpu.walker,         m.soc->host.dram.storage(),
+                        m.soc->gpu.vram.storage(), m.soc->apu()};
+  m.driver = std::make_unique<driver::Driver>("driver", rc.msg.driver(), plat, &m.ledger);
+  m.control = std::make_unique<SimControl>("sim", rc.msg.sim(), m.soc->gpu.cu, [&m] {
+    return "the workload is at " + m.workload->current_op_name();
+  });
+  m.workload = std::make_unique<WorkloadRunner>("workload", workload, rc.msg, *m.driver,
+                                                m.soc->gpu.cu, [&m] { m.control->workload_done(); });
+
+  sc_core::sc_start(from_ns(rc.msg.sim().max_time_ns()));
+
+  int status = kExitOk;
+  std::string error;
+  if (const auto& e = run_error()) {
+    status = e->exit_status;
+    error = e->message;
+  } else if (!m.workload->finished()) {
+    status = kExitSim;
+    const bool timed_out = sc_core::sc_time_stamp() >= from_ns(rc.msg.sim().max_time_ns());
+    error = timed_out ? "the workload did not finish within sim.max_time_ns (" +
+                            format_duration_ns(rc.msg.sim().max_time_ns()) + "); it is at " +
+                            m.workload->current_op_name()
+                      : "deadlock: nothing left to simulate but the workload is at " +
+                            m.workload->current_op_name() + " with " +
+                            std::to_string(m.soc->gpu.cu.in_flight()) + " GPU accesses in flight";
+  }
+  const double host_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - host_start).count();
+
+  if (!opts.out_dir.empty()) {
+    const auto all = stats::collect();
+    const uint64_t accesses = m.soc->gpu.cu.completed();
+    nlohmann::json meta = {
+        {"version", build::version()},
+        {"git_hash", build::git_hash()},
+        {"build_type", build::build_type()},
+        {"systemc_version", sc_core::sc_version()},
+        {"config", rc.name()},
+        {"config_files", rc.files},
+        {"config_digest", config_digest(rc.msg)},
+        {"workload", workload.msg.has_name() ? workload.msg.name() : std::string()},
+        {"workload_source", workload.source},
+        {"seed", rc.msg.sim().seed()},
+        {"sim_time_ns", to_ns(sc_core::sc_time_stamp())},
+        {"kernel_events", EventQueue::dispatched()},
+        {"kernel_delta_cycles", sc_core::sc_delta_count()},
+        {"gpu_accesses", accesses},
+        {"exit_status", status},
+        {"error", error},
+        {"host_seconds", host_s},
+        {"host_accesses_per_second", host_s > 0 ? static_cast<double>(accesses) / host_s : 0.0},
+    };
+    const nlohmann::json doc = {{"meta", meta}, {"stats", stats_to_json(all)}};
+    write_file_atomic(out_path(opts.out_dir, "stats.json"), doc.dump(2) + "\n");
+    write_file_atomic(out_path(opts.out_dir, "stats.txt"),
+                      "# faultline " + std::string(build::version()) + " stats: name value # description (unit)\n" +
+                          stats_to_text(all));
+    write_file_atomic(out_path(opts.out_dir, "config.resolved.textproto"),
+                      "# faultline resolved configuration: every parameter, its unit and where its value\n"
+                      "# came from. Pass it to --config to repeat this configuration exactly.\n" +
+                          to_textproto(rc.msg, Annotate::kOrigin, &rc.origin));
+  }
+  if (!opts.quiet) print_summary(out, rc, workload, m, host_s, status, opts.out_dir);
+  if (!error.empty()) err << "faultline: error: " << error << "\n";
+  return status;
+}
+
+}  // namespace fl::platform

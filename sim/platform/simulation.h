@@ -1,0 +1,26 @@
+// One simulation run, end to end: resolve the config, load and check the workload, build
+// the models, simulate, write the outputs, print the summary.
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace fl::platform {
+
+struct RunOptions {
+  std::string config_path;         // empty: built-in defaults
+  std::vector<std::string> sets;   // KEY=VALUE overrides, in order
+  std::string workload_path;       // empty: built-in default workload
+  std::string out_dir;             // empty: no output files
+  std::optional<uint64_t> seed;
+  bool quiet = false;
+};
+
+// Runs one simulation (SystemC elaborates once per process, so at most one call per
+// process). Returns the exit status (errors.h); bad input throws fl::InputError before
+// anything is simulated. The summary goes to `out`, diagnostics to `err`.
+int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err);
+
+}  // namespace fl::platform

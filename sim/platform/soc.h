@@ -1,0 +1,72 @@
+// The simulated system on chip, SystemC module "soc": builds every hardware model from its
+// config section (module names mirror the config keys) and wires them.
+//
+//   soc.gpu.cu --tr--> soc.gpu.utcl2 --walk--> soc.gpu.walker
+//   soc.gpu.{cu,walker,sdma,ih} --> soc.gpu.fabric --> soc.gpu.vram
+//                                                  \--> soc.{pcie|ondie}.up --> soc.iommu --> soc.host.dram
+//                                                                                        \--> soc.host.intc (MSI)
+//   soc.host.cpu (MMIO) --> soc.{pcie|ondie}.down --> soc.gpu.regs --> {ih, sdma, utcl2} registers
+//   soc.gpu.{utcl2,sdma} --interrupts--> soc.gpu.ih
+// Every arrow is an AT TLM-2.0 link (sim/core/tlm_ports.h) except utcl2 -> walker, a direct
+// call inside the VM L2 block.
+#pragma once
+
+#include <memory>
+#include <systemc>
+
+#include "hw/compute_units.h"
+#include "hw/copy_engine.h"
+#include "hw/gpu_fabric.h"
+#include "hw/host_cpu.h"
+#include "hw/host_intc.h"
+#include "hw/host_link.h"
+#include "hw/interrupt_handler.h"
+#include "hw/memory.h"
+#include "iommu/iommu.h"
+#include "mmu/page_walker.h"
+#include "mmu/utcl2.h"
+#include "sim/core/fault_trace.h"
+#include "sim/core/schema.h"
+
+namespace fl::platform {
+
+class Gpu : public sc_core::sc_module {
+ public:
+  Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, FaultTrace* trace);
+
+  Clock clock;
+  hw::ComputeUnits cu;
+  mmu::PageWalker walker;
+  mmu::Utcl2 utcl2;
+  hw::GpuFabric fabric;
+  hw::Memory vram;
+  hw::InterruptHandler ih;
+  hw::CopyEngine sdma;
+  hw::RegisterBus regs;
+};
+
+class Host : public sc_core::sc_module {
+ public:
+  Host(sc_core::sc_module_name name, const config::Host& cfg);
+
+  hw::Memory dram;
+  hw::HostCpu cpu;
+  hw::HostIntc intc;
+};
+
+class Soc : public sc_core::sc_module {
+ public:
+  Soc(sc_core::sc_module_name name, const config::Soc& cfg, uint64_t seed, FaultTrace* trace);
+
+  bool apu() const { return apu_; }
+
+  Gpu gpu;
+  std::unique_ptr<hw::HostLink> link;
+  iommu::Iommu iommu;
+  Host host;
+
+ private:
+  bool apu_;
+};
+
+}  // namespace fl::platform

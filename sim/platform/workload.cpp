@@ -1,0 +1,267 @@
+#include "sim/platform/workload.h"
+
+#include <cmath>
+#include <set>
+
+#include "sim/core/errors.h"
+#include "sim/core/sim_status.h"
+#include "sim/core/textproto.h"
+#include "sim/core/time.h"
+
+namespace fl::platform {
+
+namespace {
+
+const char* kind_name(const wl::Op& op) {
+  switch (op.kind_case()) {
+    case wl::Op::kSvmAlloc: return "svm_alloc";
+    case wl::Op::kSetAttr: return "set_attr";
+    case wl::Op::kPrefetch: return "prefetch";
+    case wl::Op::kLaunch: return "launch";
+    case wl::Op::kWait: return "wait";
+    case wl::Op::kSleep: return "sleep";
+    case wl::Op::kMmap: return "mmap";
+    case wl::Op::KIND_NOT_SET: break;
+  }
+  return "empty op";
+}
+
+bool power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+constexpr uint64_t kPage = 4096;
+constexpr uint32_t kMaxGranularity = 30;
+
+}  // namespace
+
+std::string Workload::where(size_t i) const {
+  const int line = i < lines.size() ? lines[i] : 0;
+  return source + (line > 0 ? ":" + std::to_string(line) : "") + ": op " + std::to_string(i + 1) +
+         " (" + kind_name(msg.op(static_cast<int>(i))) + ")";
+}
+
+Workload load_workload(const std::string& path) {
+  Workload w;
+  w.source = path.empty() ? "built-in workload" : path;
+  const std::string text = path.empty() ? builtin_workload_text() : read_text_file(path, "workload file");
+  google::protobuf::TextFormat::ParseInfoTree tree;
+  parse_textproto(text, w.source, &w.msg, &tree);
+  const auto* op_field = wl::Workload::descriptor()->FindFieldByName("op");
+  for (int i = 0; i < w.msg.op_size(); ++i) {
+    const auto loc = tree.GetLocation(op_field, i);
+    w.lines.push_back(loc.line >= 0 ? loc.line + 1 : 0);
+  }
+  if (w.msg.op_size() == 0) throw InputError(w.source + ": the workload has no operations");
+  return w;
+}
+
+hw::KernelSpec kernel_spec(const wl::Launch& l, uint64_t va, uint64_t bytes,
+                           const config::ComputeUnits& cu, size_t index) {
+  hw::KernelSpec s;
+  s.name = l.has_name() ? l.name() : "k" + std::to_string(index);
+  s.base_va = va + l.offset_bytes();
+  s.footprint_bytes = l.has_footprint_bytes() ? l.footprint_bytes()
+                                              : (bytes > l.offset_bytes() ? bytes - l.offset_bytes() : 0);
+  s.pattern = l.pattern();
+  s.access_bytes = l.access_bytes();
+  s.stride_bytes = l.pattern() == wl::STRIDED ? l.stride_bytes() : l.access_bytes();
+  s.write_fraction = l.write_fraction();
+  s.cus = l.has_cus() ? l.cus() : cu.count();
+  s.waves_per_cu = l.waves_per_cu();
+  s.outstanding_per_wave = l.outstanding_per_wave();
+  const uint64_t waves = uint64_t{s.cus} * s.waves_per_cu;
+  if (l.has_accesses_per_wave()) {
+    s.accesses_per_wave = l.accesses_per_wave();
+  } else if (s.stride_bytes > 0 && waves > 0) {
+    // One pass over the footprint, shared by all waves.
+    const uint64_t per_pass = s.footprint_bytes / s.stride_bytes;
+    s.accesses_per_wave = std::max<uint64_t>(1, (per_pass + waves - 1) / waves);
+  }
+  s.vmid = driver::Driver::kVmid;
+  s.pasid = driver::Driver::kPasid;
+  return s;
+}
+
+void validate_workload(const Workload& w, const config::Config& cfg) {
+  std::map<std::string, std::pair<uint64_t, bool>> regions;  // name -> (bytes, svm)
+  std::set<std::string> kernels;
+  size_t launches = 0;
+  for (int i = 0; i < w.msg.op_size(); ++i) {
+    const wl::Op& op = w.msg.op(i);
+    const auto fail = [&](const std::string& msg) {
+      throw InputError(w.where(static_cast<size_t>(i)) + ": " + msg);
+    };
+    const auto region = [&](const std::string& name) -> std::pair<uint64_t, bool> {
+      if (name.empty()) fail("names no range");
+      const auto it = regions.find(name);
+      if (it == regions.end()) fail("no earlier mmap or svm_alloc named '" + name + "'");
+      return it->second;
+    };
+    const auto check_alloc = [&](const std::string& name, uint64_t bytes, bool has_va, uint64_t va) {
+      if (name.empty()) fail("needs a name");
+      if (regions.count(name) != 0) fail("the name '" + name + "' is already used");
+      if (bytes == 0) fail("size_bytes must be positive");
+      if (has_va && va % kPage != 0) fail("va must be page aligned (4096)");
+    };
+    switch (op.kind_case()) {
+      case wl::Op::kMmap: {
+        const auto& m = op.mmap();
+        check_alloc(m.name(), m.size_bytes(), m.has_va(), m.va());
+        regions[m.name()] = {(m.size_bytes() + kPage - 1) / kPage * kPage, false};
+        break;
+      }
+      case wl::Op::kSvmAlloc: {
+        const auto& a = op.svm_alloc();
+        check_alloc(a.name(), a.size_bytes(), a.has_va(), a.va());
+        if (a.has_granularity() && a.granularity() > kMaxGranularity) fail("granularity must be at most 30");
+        regions[a.name()] = {(a.size_bytes() + kPage - 1) / kPage * kPage, true};
+        break;
+      }
+      case wl::Op::kSetAttr: {
+        const auto& a = op.set_attr();
+        if (!region(a.range()).second) fail("'" + a.range() + "' is not an SVM range (made by svm_alloc)");
+        if (a.has_granularity() && a.granularity() > kMaxGranularity) fail("granularity must be at most 30");
+        break;
+      }
+      case wl::Op::kPrefetch: {
+        if (!region(op.prefetch().range()).second) {
+          fail("'" + op.prefetch().range() + "' is not an SVM range (made by svm_alloc)");
+        }
+        break;
+      }
+      case wl::Op::kLaunch: {
+        const auto& l = op.launch();
+        const auto [bytes, svm] = region(l.range());
+        (void)svm;
+        const hw::KernelSpec s = kernel_spec(l, 0, bytes, cfg.soc().gpu().cu(), launches++);
+        if (kernels.count(s.name) != 0) fail("a kernel named '" + s.name + "' was already launched");
+        kernels.insert(s.name);
+        if (!power_of_two(s.access_bytes) || s.access_bytes > kPage) {
+          fail("access_bytes must be a power of two from 1 to 4096");
+        }
+        if (l.offset_bytes() % s.access_bytes != 0) fail("offset_bytes must be a multiple of access_bytes");
+        if (l.offset_bytes() >= bytes) fail("offset_bytes is beyond the end of '" + l.range() + "'");
+        if (s.footprint_bytes < s.access_bytes || l.offset_bytes() + s.footprint_bytes > bytes) {
+          fail("footprint_bytes must be at least access_bytes and fit in '" + l.range() + "' after offset_bytes");
+        }
+        if (l.pattern() == wl::STRIDED) {
+          if (s.stride_bytes == 0 || s.stride_bytes % s.access_bytes != 0) {
+            fail("stride_bytes must be a positive multiple of access_bytes");
+          }
+        } else if (l.has_stride_bytes()) {
+          fail("stride_bytes applies to the STRIDED pattern only");
+        }
+        if (!(l.write_fraction() >= 0 && l.write_fraction() <= 1)) fail("write_fraction must be in [0, 1]");
+        if (l.has_accesses_per_wave() && l.accesses_per_wave() == 0) fail("accesses_per_wave must be positive");
+        const std::string why = hw::ComputeUnits::check_launch(cfg.soc().gpu().cu(), s);
+        if (!why.empty()) fail(why);
+        break;
+      }
+      case wl::Op::kWait:
+        if (op.wait().has_kernel() && kernels.count(op.wait().kernel()) == 0) {
+          fail("no earlier launch of a kernel named '" + op.wait().kernel() + "'");
+        }
+        break;
+      case wl::Op::kSleep:
+        if (!(op.sleep().ns() >= 0) || !std::isfinite(op.sleep().ns())) fail("ns must be a non-negative number");
+        break;
+      case wl::Op::KIND_NOT_SET:
+        fail("the operation is empty");
+    }
+  }
+}
+
+WorkloadRunner::WorkloadRunner(sc_core::sc_module_name name, const Workload& w,
+                               const config::Config& cfg, driver::Driver& driver,
+                               hw::ComputeUnits& cu, std::function<void()> on_done)
+    : sc_module(name), w_(w), cfg_(cfg), driver_(driver), cu_(cu), on_done_(std::move(on_done)) {
+  SC_HAS_PROCESS(WorkloadRunner);
+  SC_THREAD(run);
+}
+
+std::string WorkloadRunner::current_op_name() const {
+  return current_ < static_cast<size_t>(w_.msg.op_size()) ? w_.where(current_) : "end of workload";
+}
+
+void WorkloadRunner::run() {
+  guard_process(name(), [this] {
+    for (int i = 0; i < w_.msg.op_size(); ++i) {
+      current_ = static_cast<size_t>(i);
+      try {
+        exec(w_.msg.op(i), current_);
+      } catch (const InputError& e) {
+        throw InputError(w_.where(current_) + ": " + e.what());
+      }
+      ++ops_;
+    }
+    current_ = static_cast<size_t>(w_.msg.op_size());
+    finished_ = true;
+    on_done_();
+  });
+}
+
+void WorkloadRunner::exec(const wl::Op& op, size_t index) {
+  (void)index;
+  auto& svm = driver_.svm();
+  switch (op.kind_case()) {
+    case wl::Op::kMmap: {
+      const auto& m = op.mmap();
+      const uint64_t va = svm.mmap(m.size_bytes(), m.has_va() ? std::optional<uint64_t>(m.va()) : std::nullopt);
+      regions_[m.name()] = Region{va, (m.size_bytes() + kPage - 1) / kPage * kPage, false};
+      break;
+    }
+    case wl::Op::kSvmAlloc: {
+      const auto& a = op.svm_alloc();
+      const uint64_t va = svm.mmap(a.size_bytes(), a.has_va() ? std::optional<uint64_t>(a.va()) : std::nullopt);
+      svm.register_range(va, a.size_bytes(), a.preferred_loc(),
+                         a.has_granularity() ? std::optional<uint32_t>(a.granularity()) : std::nullopt);
+      regions_[a.name()] = Region{va, (a.size_bytes() + kPage - 1) / kPage * kPage, true};
+      break;
+    }
+    case wl::Op::kSetAttr: {
+      const auto& a = op.set_attr();
+      svm.set_attr(regions_.at(a.range()).va,
+                   a.has_preferred_loc() ? std::optional<wl::Location>(a.preferred_loc()) : std::nullopt,
+                   a.has_granularity() ? std::optional<uint32_t>(a.granularity()) : std::nullopt);
+      break;
+    }
+    case wl::Op::kPrefetch: {
+      driver::DriverThread t(driver_.cpu(), hw::WorkClass::kIoctl);
+      svm.prefetch(t, regions_.at(op.prefetch().range()).va, op.prefetch().location());
+      t.release();
+      break;
+    }
+    case wl::Op::kLaunch: {
+      const auto& l = op.launch();
+      const Region& r = regions_.at(l.range());
+      const hw::KernelSpec s = kernel_spec(l, r.va, r.bytes, cfg_.soc().gpu().cu(), launched_++);
+      kernel_done_[s.name] = false;
+      const sc_core::sc_time start = sc_core::sc_time_stamp();
+      cu_.launch(s, [this, name = s.name, start] {
+        kernel_done_[name] = true;
+        kernel_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+        kernel_event_.notify(sc_core::SC_ZERO_TIME);
+      });
+      break;
+    }
+    case wl::Op::kWait: {
+      const auto all_done = [this] {
+        for (const auto& [n, done] : kernel_done_) {
+          if (!done) return false;
+        }
+        return true;
+      };
+      if (op.wait().has_kernel()) {
+        while (!kernel_done_[op.wait().kernel()]) sc_core::wait(kernel_event_);
+      } else {
+        while (!all_done()) sc_core::wait(kernel_event_);
+      }
+      break;
+    }
+    case wl::Op::kSleep:
+      sc_core::wait(from_ns(op.sleep().ns()));
+      break;
+    case wl::Op::KIND_NOT_SET:
+      break;
+  }
+}
+
+}  // namespace fl::platform

@@ -1,0 +1,81 @@
+// Workloads: what the simulated process does (configs/schema/workload.proto).
+//
+// load_workload parses a workload file, or the built-in default (traces/workloads/
+// stream.textproto, compiled in), keeping each operation's line for error messages;
+// validate_workload checks every operation against the config before the simulation is
+// built, so input errors name file and line and exit with status 2. WorkloadRunner
+// (SystemC module "workload") performs the operations in order on a host thread: mappings
+// and SVM attributes through the driver model, kernels on the compute units.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+#include <systemc>
+
+#include "driver-model/driver.h"
+#include "hw/compute_units.h"
+#include "sim/core/schema.h"
+#include "sim/core/stats.h"
+
+namespace fl::platform {
+
+struct Workload {
+  wl::Workload msg;
+  std::string source;       // file path, or "built-in"
+  std::vector<int> lines;   // line of each operation (1-based), 0 if unknown
+
+  // "file:line: op N (kind)" for messages about operation i.
+  std::string where(size_t i) const;
+};
+
+// `path` empty: the built-in default workload.
+Workload load_workload(const std::string& path);
+const char* builtin_workload_text();
+
+// Throws fl::InputError naming the file and line of the first bad operation.
+void validate_workload(const Workload& w, const config::Config& cfg);
+
+class WorkloadRunner : public sc_core::sc_module {
+ public:
+  WorkloadRunner(sc_core::sc_module_name name, const Workload& w, const config::Config& cfg,
+                 driver::Driver& driver, hw::ComputeUnits& cu, std::function<void()> on_done);
+
+  bool finished() const { return finished_; }
+  // Index of the operation being performed (for diagnostics).
+  size_t current_op() const { return current_; }
+  std::string current_op_name() const;
+
+ private:
+  struct Region {
+    uint64_t va;
+    uint64_t bytes;
+    bool svm;
+  };
+  void run();
+  void exec(const wl::Op& op, size_t index);
+
+  const Workload& w_;
+  const config::Config& cfg_;
+  driver::Driver& driver_;
+  hw::ComputeUnits& cu_;
+  std::function<void()> on_done_;
+  std::map<std::string, Region> regions_;
+  std::map<std::string, bool> kernel_done_;
+  sc_core::sc_event kernel_event_;
+  size_t current_ = 0;
+  size_t launched_ = 0;
+  bool finished_ = false;
+
+  stats::Group stats_;
+  stats::Counter ops_{stats_, "ops", "count", "Workload operations performed"};
+  stats::Histogram kernel_ns_{stats_, "kernel_ns", "ns", "Kernel duration, launch to last access completed"};
+};
+
+// The kernel a launch describes, on a region of `bytes` at `va` (shared by validation and
+// the runner so both agree).
+hw::KernelSpec kernel_spec(const wl::Launch& l, uint64_t va, uint64_t bytes,
+                           const config::ComputeUnits& cu, size_t index);
+
+}  // namespace fl::platform
