@@ -8,6 +8,7 @@
 #include <systemc>
 
 #include "hw/host_cpu.h"
+#include "sim/core/time.h"
 
 namespace fl::driver {
 
@@ -47,7 +48,7 @@ inline void DriverThread::sleep_until(sc_core::sc_event& wake, const std::functi
   if (ready()) return;
   release();
   while (!ready()) sc_core::wait(wake);
-  if (wakeup_ns > 0) sc_core::wait(sc_core::sc_time(wakeup_ns, sc_core::SC_NS));
+  if (wakeup_ns > 0) sc_core::wait(from_ns(wakeup_ns));
 }
 
 }  // namespace fl::driver
