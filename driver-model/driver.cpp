@@ -25,9 +25,12 @@ uint64_t must(std::optional<uint64_t> a, const char* what, const char* key) {
 Driver::Layout Driver::lay_out(const config::Driver& cfg, const Platform& p, PhysAllocator& host,
                                PhysAllocator& vram) {
   Layout l{};
-  const uint32_t ih_bytes = p.ih.ring_bytes();
+  const uint32_t ih_bytes = p.ih.ring_bytes(0);
   l.ih_ring = must(host.alloc(ih_bytes, ih_bytes), "IH ring", "soc.host.dram.bytes");
   l.ih_wptr_wb = must(host.alloc(4096, 4096), "WPTR write-back page", "soc.host.dram.bytes");
+  if (p.ih.has_ring1()) {
+    l.ih1_ring = must(host.alloc(p.ih.ring_bytes(1), p.ih.ring_bytes(1)), "IH1 ring", "soc.host.dram.bytes");
+  }
   l.fence = must(host.alloc(4096, 4096), "fence page", "soc.host.dram.bytes");
   l.sdma_ring = must(host.alloc(kSdmaRingBytes, 4096), "copy-engine ring", "soc.host.dram.bytes");
   const uint64_t gart_bytes = (uint64_t{cfg.migrate().chunk_pages()} * 8 + 4095) / 4096 * 4096;
@@ -49,9 +52,10 @@ Driver::Driver(sc_core::sc_module_name name, const config::Driver& cfg, const Pl
       migrate_("migrate", cfg.migrate(), sdma_, layout_.gart_table),
       svm_("svm", cfg.svm(), vm_, migrate_, host_alloc_, vram_alloc_, p.apu, kPasid, trace),
       irq_("irq", cfg.irq(), p.cpu, p.host_mem,
-           IrqHandler::Ring{layout_.ih_ring, p.ih.ring_bytes(), layout_.ih_wptr_wb}, sdma_, svm_,
-           trace) {
-  p.ih.program(layout_.ih_ring, layout_.ih_wptr_wb, iommu::kMsiBase, kMsiVector);
+           IrqHandler::Rings{layout_.ih_ring, p.ih.ring_bytes(0), layout_.ih_wptr_wb,
+                             layout_.ih1_ring, p.ih.ring_bytes(1)},
+           sdma_, svm_, trace) {
+  p.ih.program(layout_.ih_ring, layout_.ih_wptr_wb, layout_.ih1_ring, iommu::kMsiBase, kMsiVector);
   p.intc.connect(kMsiVector, [this](uint32_t) { irq_.on_msi(); });
   p.sdma.program_ring(layout_.sdma_ring, static_cast<uint32_t>(kSdmaRingBytes));
 }

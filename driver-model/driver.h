@@ -2,8 +2,8 @@
 //
 // Builds and wires its parts (driver.sdma, driver.vm, driver.migrate, driver.svm,
 // driver.irq) and performs the driver's start-up, untimed: host memory for the IH ring, its
-// WPTR write-back, the copy-engine ring and the fence; VRAM for the page-table root and the
-// GART window; then programs the IH (ring, write-back, MSI), the copy engine's ring, the
+// WPTR write-back, IH1, the copy-engine ring and the fence; VRAM for the page-table root and
+// the GART window; then programs the IH (rings, write-back, MSI), the copy engine's ring, the
 // walkers' page-table base for the process's VMID, and registers the interrupt handler
 // for the IH's MSI vector. The process has PASID 0x8000 (the first amdgpu_pasid_alloc
 // value) and VMID 8 (the first KFD VMID on gfx9).
@@ -52,6 +52,8 @@ class Driver : public sc_core::sc_module {
          FaultTrace* trace);
 
   Svm& svm() { return svm_; }
+  // No interrupt, fault or copy-engine job in progress.
+  bool idle() const { return irq_.idle() && sdma_.idle(); }
   hw::HostCpu& cpu() { return cpu_; }
 
  private:
@@ -59,6 +61,7 @@ class Driver : public sc_core::sc_module {
   struct Layout {
     uint64_t ih_ring;
     uint64_t ih_wptr_wb;
+    uint64_t ih1_ring;
     uint64_t fence;
     uint64_t sdma_ring;
     uint64_t gart_table;

@@ -13,6 +13,15 @@ namespace fl::driver {
 using hw::IhEntry;
 using hw::kIhEntryBytes;
 
+namespace {
+sc_core::sc_time now() { return sc_core::sc_time_stamp(); }
+
+bool is_vm_fault(const IhEntry& e) {
+  return (e.client_id == ih_client::kUtcl2 && e.src_id == ih_src::kUtcl2Fault) ||
+         (e.client_id == ih_client::kVmc && e.src_id == ih_src::kVmFault);
+}
+}  // namespace
+
 void IrqHandler::validate(const config::IrqHandling& cfg, const std::string& key) {
   const uint32_t s = cfg.soft_ring_bytes();
   if ((s & (s - 1)) != 0 || s < 64) {
@@ -22,13 +31,13 @@ void IrqHandler::validate(const config::IrqHandling& cfg, const std::string& key
 }
 
 IrqHandler::IrqHandler(sc_core::sc_module_name name, const config::IrqHandling& cfg,
-                       hw::HostCpu& cpu, hw::SparseMemory& host_mem, const Ring& ring,
+                       hw::HostCpu& cpu, hw::SparseMemory& host_mem, const Rings& rings,
                        SdmaJobs& jobs, FaultHandler& faults, FaultTrace* trace)
     : sc_module(name),
       cfg_(cfg),
       cpu_(cpu),
       host_mem_(host_mem),
-      ring_(ring),
+      rings_(rings),
       jobs_(jobs),
       faults_(faults),
       trace_(trace),
@@ -36,52 +45,78 @@ IrqHandler::IrqHandler(sc_core::sc_module_name name, const config::IrqHandling& 
   validate(cfg, this->name());
   SC_HAS_PROCESS(IrqHandler);
   SC_THREAD(isr_thread);
-  SC_THREAD(worker_thread);
+  SC_THREAD(soft_thread);
+  SC_THREAD(ih1_thread);
+}
+
+bool IrqHandler::idle() const {
+  return !msi_pending_ && !isr_running_ && soft_.empty() && !soft_worker_.scheduled &&
+         !soft_worker_.running && !ih1_worker_.scheduled && !ih1_worker_.running &&
+         ih1_rptr_ == ih1_wptr_;
 }
 
 void IrqHandler::on_msi() {
   if (msi_pending_) return;  // already latched; the handler will see the new entries
   msi_pending_ = true;
-  msi_at_ = sc_core::sc_time_stamp();
+  msi_at_ = now();
   msi_event_.notify(sc_core::SC_ZERO_TIME);
 }
+
+void IrqHandler::schedule(Worker& w) {
+  if (w.scheduled) return;  // schedule_work on pending work is a no-op
+  w.scheduled = true;
+  w.kick.notify(sc_core::SC_ZERO_TIME);
+}
+
+void IrqHandler::wait_for_work(Worker& w) {
+  while (!w.scheduled) sc_core::wait(w.kick);
+  sc_core::wait(from_ns(cfg_.worker_wakeup_ns()));
+  // The work item is running: scheduling it again queues another run.
+  w.scheduled = false;
+  w.running = true;
+  ++worker_runs_;
+}
+
+// ------------------------------------------------------------------------- IH0
 
 void IrqHandler::isr_thread() {
   guard_process(name(), [this] {
     for (;;) {
       while (!msi_pending_) sc_core::wait(msi_event_);
       msi_pending_ = false;
+      isr_running_ = true;
       const sc_core::sc_time msi_at = msi_at_;
       ++interrupts_;
       DriverThread t(cpu_, hw::WorkClass::kHardIrq);
       t.compute_ns(cfg_.isr_entry_ns());
-      process_ring(t, msi_at);
+      process_ih0(t, msi_at);
       t.release();
+      isr_running_ = false;
     }
   });
 }
 
-void IrqHandler::process_ring(DriverThread& t, const sc_core::sc_time& msi_at) {
-  const uint32_t mask = ring_.bytes - 1;
+void IrqHandler::process_ih0(DriverThread& t, const sc_core::sc_time& msi_at) {
+  const uint32_t mask = rings_.ih0_bytes - 1;
   bool first = true;
   for (;;) {
     ++passes_;
-    uint32_t wb = host_mem_.read32(ring_.wptr_wb_addr);
+    uint32_t wb = host_mem_.read32(rings_.ih0_wptr_wb);
     if (wb & 1u) {
       // Overflow: entries up to WPTR were overwritten; the oldest intact one follows it.
       ++overflows_;
       const uint32_t wptr = wb & mask & ~(kIhEntryBytes - 1);
-      rptr_ = (wptr + kIhEntryBytes) & mask;
+      ih0_rptr_ = (wptr + kIhEntryBytes) & mask;
       t.mmio_write(hw::regs::kIhRbCntl, hw::regs::kIhRbCntlWptrOverflowClear);
       wb = wptr;
     }
     const uint32_t wptr = wb & mask & ~(kIhEntryBytes - 1);
     // Entries found by the first WPTR read were announced by the MSI.
-    const sc_core::sc_time seen = first ? msi_at : sc_core::sc_time_stamp();
+    const sc_core::sc_time seen = first ? msi_at : now();
     first = false;
     uint32_t count = cfg_.entries_per_pass();
-    while (rptr_ != wptr && --count > 0) {
-      const uint64_t slot = ring_.base + rptr_;
+    while (ih0_rptr_ != wptr && --count > 0) {
+      const uint64_t slot = rings_.ih0_base + ih0_rptr_;
       const uint64_t report = trace_ != nullptr ? trace_->ih_read(slot) : 0;
       if (report != 0) trace_->milestone(report, Milestone::kDelivered, seen);
       IhEntry::Words w;
@@ -89,31 +124,41 @@ void IrqHandler::process_ring(DriverThread& t, const sc_core::sc_time& msi_at) {
       const IhEntry e = IhEntry::decode(w);
       ++entries_;
       t.compute_ns(cfg_.entry_ns());
-      dispatch(t, e, report);
-      if (FaultFilter::ts_after(processed_ts_, e.timestamp)) processed_ts_ = e.timestamp;
-      rptr_ = (rptr_ + kIhEntryBytes) & mask;
+      dispatch_ih0(t, e, report, seen);
+      if (FaultFilter::ts_after(ih0_processed_ts_, e.timestamp)) ih0_processed_ts_ = e.timestamp;
+      ih0_rptr_ = (ih0_rptr_ + kIhEntryBytes) & mask;
     }
-    t.mmio_write(hw::regs::kIhRbRptr, rptr_);
-    const uint32_t again = host_mem_.read32(ring_.wptr_wb_addr);
-    if ((again & mask & ~(kIhEntryBytes - 1)) == rptr_ && (again & 1u) == 0) return;
+    t.mmio_write(hw::regs::kIhRbRptr, ih0_rptr_);
+    const uint32_t again = host_mem_.read32(rings_.ih0_wptr_wb);
+    if ((again & mask & ~(kIhEntryBytes - 1)) == ih0_rptr_ && (again & 1u) == 0) return;
   }
 }
 
-void IrqHandler::dispatch(DriverThread& t, const IhEntry& e, uint64_t report) {
-  const bool vm_fault = (e.client_id == ih_client::kUtcl2 && e.src_id == ih_src::kUtcl2Fault) ||
-                        (e.client_id == ih_client::kVmc && e.src_id == ih_src::kVmFault);
-  if (vm_fault) {
+void IrqHandler::dispatch_ih0(DriverThread& t, const IhEntry& e, uint64_t report,
+                              const sc_core::sc_time& seen) {
+  if (e.client_id == ih_client::kIh && e.src_id == ih_src::kIhSelf) {
+    // vega10_ih_self_irq: ring 1 has new entries up to src_data[0].
+    if (e.ring_id != 1 || rings_.ih1_bytes == 0) return;
+    ++self_interrupts_;
+    const uint32_t wptr = e.src_data[0] & (rings_.ih1_bytes - 1) & ~(kIhEntryBytes - 1);
+    ih1_announced_ += ((wptr - ih1_wptr_) & (rings_.ih1_bytes - 1)) / kIhEntryBytes;
+    ih1_wptr_ = wptr;
+    announcements_.push_back(Announce{ih1_announced_, seen, now()});
+    schedule(ih1_worker_);
+    return;
+  }
+  if (is_vm_fault(e)) {
     if (!mmu::fault_retry(e.src_data)) {
       throw SimError("GPUVM no-retry fault at " + hex(mmu::fault_address(e.src_data)) +
                      " (fatal VM faults are not modelled yet)");
     }
     ++retry_faults_;
-    const uint64_t addr = mmu::fault_address(e.src_data);
-    if (filter_.filter(addr, e.pasid, e.timestamp, processed_ts_)) {
+    if (filter_.filter(mmu::fault_address(e.src_data), e.pasid, e.timestamp, ih0_processed_ts_)) {
       ++filtered_;
       if (report != 0) trace_->outcome(report, Outcome::kFiltered);
       return;
     }
+    // amdgpu_irq_delegate: copy to ih_soft and schedule its worker.
     t.compute_ns(cfg_.delegate_ns());
     if (soft_.size() * kIhEntryBytes >= cfg_.soft_ring_bytes()) {
       ++soft_full_;
@@ -123,11 +168,8 @@ void IrqHandler::dispatch(DriverThread& t, const IhEntry& e, uint64_t report) {
     soft_depth_.sample(static_cast<double>(soft_.size()));
     soft_.push_back(SoftEntry{e, report});
     ++delegated_;
-    if (report != 0) trace_->milestone(report, Milestone::kIsrDone, sc_core::sc_time_stamp());
-    if (!work_scheduled_) {
-      work_scheduled_ = true;
-      work_event_.notify(sc_core::SC_ZERO_TIME);
-    }
+    if (report != 0) trace_->milestone(report, Milestone::kIsrDone, now());
+    schedule(soft_worker_);
     return;
   }
   if (e.client_id == ih_client::kSdma0 && e.src_id == ih_src::kSdmaTrap) {
@@ -137,33 +179,87 @@ void IrqHandler::dispatch(DriverThread& t, const IhEntry& e, uint64_t report) {
   ++unhandled_;
 }
 
-void IrqHandler::worker_thread() {
+// ------------------------------------------------------------------------- workers
+
+void IrqHandler::retry_fault(DriverThread& t, const IhEntry& e, uint64_t report) {
+  if (report != 0) trace_->milestone(report, Milestone::kHandlerStart, now());
+  RetryFault f;
+  f.pasid = e.pasid;
+  f.vmid = e.vmid;
+  f.page_addr = mmu::fault_address(e.src_data);
+  f.write = mmu::fault_write(e.src_data);
+  f.timestamp = e.timestamp;
+  f.report = report;
+  faults_.handle_retry_fault(t, f);
+}
+
+void IrqHandler::soft_thread() {
   guard_process(name(), [this] {
     for (;;) {
-      while (!work_scheduled_) sc_core::wait(work_event_);
-      sc_core::wait(from_ns(cfg_.worker_wakeup_ns()));
-      ++worker_runs_;
-      // The work item is running: a new schedule_work queues another run.
-      work_scheduled_ = false;
+      wait_for_work(soft_worker_);
       DriverThread t(cpu_, hw::WorkClass::kWorker);
+      // amdgpu_irq_handle_ih_soft: these faults were filtered when delegated.
       while (!soft_.empty()) {
         const SoftEntry s = soft_.front();
         soft_.pop_front();
         t.compute_ns(cfg_.entry_ns());
-        if (s.report != 0) trace_->milestone(s.report, Milestone::kHandlerStart, sc_core::sc_time_stamp());
-        RetryFault f;
-        f.pasid = s.entry.pasid;
-        f.vmid = s.entry.vmid;
-        f.page_addr = mmu::fault_address(s.entry.src_data);
-        f.write = mmu::fault_write(s.entry.src_data);
-        f.timestamp = s.entry.timestamp;
-        f.report = s.report;
-        faults_.handle_retry_fault(t, f);
-        if (FaultFilter::ts_after(soft_processed_ts_, f.timestamp)) soft_processed_ts_ = f.timestamp;
+        retry_fault(t, s.entry, s.report);
       }
       t.release();
+      soft_worker_.running = false;
     }
   });
+}
+
+void IrqHandler::ih1_thread() {
+  guard_process(name(), [this] {
+    for (;;) {
+      wait_for_work(ih1_worker_);
+      DriverThread t(cpu_, hw::WorkClass::kWorker);
+      process_ih1(t);
+      t.release();
+      ih1_worker_.running = false;
+    }
+  });
+}
+
+void IrqHandler::process_ih1(DriverThread& t) {
+  const uint32_t mask = rings_.ih1_bytes - 1;
+  for (;;) {
+    const uint32_t wptr = ih1_wptr_;
+    uint32_t count = cfg_.entries_per_pass();
+    while (ih1_rptr_ != wptr && --count > 0) {
+      const uint64_t slot = rings_.ih1_base + ih1_rptr_;
+      const uint64_t report = trace_ != nullptr ? trace_->ih_read(slot) : 0;
+      // The self-interrupt that announced this entry tells when the host learnt of it.
+      while (!announcements_.empty() && announcements_.front().end <= ih1_read_) announcements_.pop_front();
+      if (report != 0 && !announcements_.empty()) {
+        trace_->milestone(report, Milestone::kDelivered, announcements_.front().msi_at);
+        trace_->milestone(report, Milestone::kIsrDone, announcements_.front().isr_at);
+      }
+      IhEntry::Words w;
+      host_mem_.read(slot, w.data(), kIhEntryBytes);
+      const IhEntry e = IhEntry::decode(w);
+      ++ih1_entries_;
+      ++ih1_read_;
+      ih1_rptr_ = (ih1_rptr_ + kIhEntryBytes) & mask;
+      t.compute_ns(cfg_.entry_ns());
+      if (is_vm_fault(e) && mmu::fault_retry(e.src_data)) {
+        ++retry_faults_;
+        if (filter_.filter(mmu::fault_address(e.src_data), e.pasid, e.timestamp, ih1_processed_ts_)) {
+          ++filtered_;
+          if (report != 0) trace_->outcome(report, Outcome::kFiltered);
+        } else {
+          retry_fault(t, e, report);
+        }
+      } else {
+        ++unhandled_;
+      }
+      if (FaultFilter::ts_after(ih1_processed_ts_, e.timestamp)) ih1_processed_ts_ = e.timestamp;
+    }
+    t.mmio_write(hw::regs::kIhRbRptrRing1, ih1_rptr_);
+    if (ih1_wptr_ == ih1_rptr_) return;
+  }
 }
 
 }  // namespace fl::driver

@@ -1,17 +1,21 @@
-// amdgpu interrupt handling for ring 0 and the software ring (amdgpu_irq.c, amdgpu_ih.c,
-// gmc_v9_0.c gmc_v9_0_process_interrupt).
+// amdgpu interrupt handling (amdgpu_irq.c, amdgpu_ih.c, vega10_ih.c, gmc_v9_0.c
+// gmc_v9_0_process_interrupt) for rings IH0, IH1 and the software ring ih_soft.
 //
-// Models: an MSI wakes the interrupt handler, which costs isr_entry_ns to start and then
-// runs amdgpu_ih_process: read WPTR from its write-back location (on overflow, resume at the
-// oldest entry not overwritten and clear the flag), handle up to entries_per_pass - 1
-// entries (entry_ns each), write RPTR, re-read WPTR and start again if it moved. A retry
-// fault passes the fault filter or is dropped; one that passes is copied to ih_soft
-// (delegate_ns; dropped if ih_soft is full) and the worker scheduled. A copy-engine trap
-// signals fences. The worker starts worker_wakeup_ns after being scheduled, takes entries
-// from ih_soft in order (entry_ns each) and hands each to the fault handler; it sleeps
-// (without its core) while the handler waits for the GPU.
-// Abstracts away: IH1/IH2, the retry CAM, interrupt threads, IRQ affinity, and other
-// interrupt sources (only GPUVM faults and copy-engine traps are raised so far).
+// Models:
+// - IH0, in hard-interrupt context: an MSI wakes the handler (isr_entry_ns), which runs
+//   amdgpu_ih_process: read WPTR from its write-back (on overflow, resume at the oldest
+//   entry not overwritten and clear the flag), handle up to entries_per_pass - 1 entries
+//   (entry_ns each), write RPTR, re-read WPTR and start again if it moved. Entries: a
+//   copy-engine trap signals fences; a self-interrupt for IH1 records IH1's WPTR and
+//   schedules the IH1 worker; a retry fault (only when there is no IH1) passes the fault
+//   filter or is dropped, and one that passes is copied to ih_soft (delegate_ns; dropped if
+//   ih_soft is full) and the ih_soft worker scheduled.
+// - IH1 and ih_soft, each in its own worker (process context, so fault handling may sleep):
+//   the worker starts worker_wakeup_ns after being scheduled and runs amdgpu_ih_process on
+//   its ring (entry_ns an entry). An IH1 retry fault passes the fault filter or is dropped;
+//   ih_soft entries were filtered already. A fault that passes goes to the fault handler.
+// Abstracts away: IH2, the retry CAM, threaded interrupts, IRQ affinity, other interrupt
+// sources (only GPUVM faults, copy-engine traps and IH self-interrupts are raised).
 #pragma once
 
 #include <deque>
@@ -46,62 +50,98 @@ class FaultHandler {
 
 class IrqHandler : public sc_core::sc_module {
  public:
-  struct Ring {
-    uint64_t base;          // IH ring 0 in host memory
-    uint32_t bytes;
-    uint64_t wptr_wb_addr;  // WPTR write-back location
+  // Where the driver put the IH rings (ring 1 absent when ih1_bytes is 0).
+  struct Rings {
+    uint64_t ih0_base;
+    uint32_t ih0_bytes;
+    uint64_t ih0_wptr_wb;
+    uint64_t ih1_base;
+    uint32_t ih1_bytes;
   };
 
   IrqHandler(sc_core::sc_module_name name, const config::IrqHandling& cfg, hw::HostCpu& cpu,
-             hw::SparseMemory& host_mem, const Ring& ring, SdmaJobs& jobs, FaultHandler& faults,
+             hw::SparseMemory& host_mem, const Rings& rings, SdmaJobs& jobs, FaultHandler& faults,
              FaultTrace* trace);
 
   // The host interrupt controller calls this when the IH's MSI arrives.
   void on_msi();
 
+  // No interrupt pending or being handled and no worker with work.
+  bool idle() const;
+
   // Checks parameter combinations (throws InputError).
   static void validate(const config::IrqHandling& cfg, const std::string& key);
 
  private:
+  // A worker of the system workqueue (ih_soft, IH1).
+  struct Worker {
+    bool scheduled = false;
+    bool running = false;
+    sc_core::sc_event kick;
+  };
   struct SoftEntry {
     hw::IhEntry entry;
     uint64_t report;
   };
+  // An IH1 WPTR announced by a self-interrupt, with when the host learnt it.
+  struct Announce {
+    uint64_t end;  // IH1 entries written up to here (absolute count)
+    sc_core::sc_time msi_at;
+    sc_core::sc_time isr_at;
+  };
+
   void isr_thread();
-  void worker_thread();
-  void process_ring(DriverThread& t, const sc_core::sc_time& msi_at);
-  void dispatch(DriverThread& t, const hw::IhEntry& e, uint64_t report);
+  void soft_thread();
+  void ih1_thread();
+  void schedule(Worker& w);
+  // Waits for `w` to be scheduled, then for the wake-up; returns with w.running set.
+  void wait_for_work(Worker& w);
+  void process_ih0(DriverThread& t, const sc_core::sc_time& msi_at);
+  void dispatch_ih0(DriverThread& t, const hw::IhEntry& e, uint64_t report, const sc_core::sc_time& seen);
+  void process_ih1(DriverThread& t);
+  void retry_fault(DriverThread& t, const hw::IhEntry& e, uint64_t report);
 
   config::IrqHandling cfg_;
   hw::HostCpu& cpu_;
   hw::SparseMemory& host_mem_;
-  Ring ring_;
+  Rings rings_;
   SdmaJobs& jobs_;
   FaultHandler& faults_;
   FaultTrace* trace_;
   FaultFilter filter_;
 
-  uint32_t rptr_ = 0;
-  uint64_t processed_ts_ = 0;       // ring 0
-  uint64_t soft_processed_ts_ = 0;  // ih_soft
+  // IH0
+  uint32_t ih0_rptr_ = 0;
+  uint64_t ih0_processed_ts_ = 0;
   bool msi_pending_ = false;
+  bool isr_running_ = false;
   sc_core::sc_time msi_at_;
   sc_core::sc_event msi_event_;
+  // IH1
+  Worker ih1_worker_;
+  uint32_t ih1_rptr_ = 0;
+  uint32_t ih1_wptr_ = 0;        // as the last self-interrupt announced it
+  uint64_t ih1_announced_ = 0;   // entries announced (absolute)
+  uint64_t ih1_read_ = 0;        // entries read (absolute)
+  uint64_t ih1_processed_ts_ = 0;
+  std::deque<Announce> announcements_;
+  // ih_soft
+  Worker soft_worker_;
   std::deque<SoftEntry> soft_;
-  bool work_scheduled_ = false;
-  sc_core::sc_event work_event_;
 
   stats::Group stats_;
   stats::Counter interrupts_{stats_, "interrupts", "count", "Interrupt handler invocations"};
-  stats::Counter entries_{stats_, "entries", "count", "Ring-0 entries handled"};
-  stats::Counter passes_{stats_, "passes", "count", "Passes of amdgpu_ih_process over ring 0 (each ends with an RPTR write)"};
-  stats::Counter retry_faults_{stats_, "retry_faults", "count", "Retry-fault entries seen on ring 0"};
+  stats::Counter entries_{stats_, "entries", "count", "IH0 entries handled"};
+  stats::Counter passes_{stats_, "passes", "count", "Passes of amdgpu_ih_process over IH0 (each ends with an RPTR write)"};
+  stats::Counter ih1_entries_{stats_, "ih1_entries", "count", "IH1 entries handled"};
+  stats::Counter self_interrupts_{stats_, "self_interrupts", "count", "IH self-interrupts announcing IH1 entries"};
+  stats::Counter retry_faults_{stats_, "retry_faults", "count", "Retry-fault entries seen (IH0 and IH1)"};
   stats::Counter filtered_{stats_, "filtered", "count", "Retry faults dropped by the fault filter"};
-  stats::Counter delegated_{stats_, "delegated", "count", "Retry faults copied to ih_soft"};
+  stats::Counter delegated_{stats_, "delegated", "count", "Retry faults copied from IH0 to ih_soft"};
   stats::Counter soft_full_{stats_, "soft_ring_drops", "count", "Retry faults dropped because ih_soft was full"};
-  stats::Counter overflows_{stats_, "ring_overflows", "count", "Ring-0 overflows seen in the WPTR write-back"};
+  stats::Counter overflows_{stats_, "ring_overflows", "count", "IH0 overflows seen in the WPTR write-back"};
   stats::Counter unhandled_{stats_, "unhandled", "count", "Entries from sources with no handler"};
-  stats::Counter worker_runs_{stats_, "worker_runs", "count", "Runs of the ih_soft worker"};
+  stats::Counter worker_runs_{stats_, "worker_runs", "count", "Runs of the ih_soft and IH1 workers"};
   stats::Histogram soft_depth_{stats_, "soft_ring_entries", "entries", "ih_soft occupancy when a fault is delegated"};
 };
 

@@ -7,7 +7,26 @@ namespace fl::driver {
 
 SdmaJobs::SdmaJobs(sc_core::sc_module_name name, const config::SdmaJobs& cfg,
                    hw::CopyEngine& engine, hw::SparseMemory& host_mem, uint64_t fence_addr)
-    : sc_module(name), cfg_(cfg), engine_(engine), host_mem_(host_mem), fence_addr_(fence_addr) {}
+    : sc_module(name), cfg_(cfg), engine_(engine), host_mem_(host_mem), fence_addr_(fence_addr) {
+  SC_HAS_PROCESS(SdmaJobs);
+  SC_METHOD(on_fallback);
+  sensitive << fallback_;
+  dont_initialize();
+}
+
+bool SdmaJobs::update_from_memory() {
+  const uint32_t v = host_mem_.read32(fence_addr_);
+  if (static_cast<int32_t>(v - signalled_) <= 0) return false;
+  signalled_ = v;
+  signal_.notify(sc_core::SC_ZERO_TIME);
+  return true;
+}
+
+void SdmaJobs::on_fallback() {
+  if (idle()) return;
+  if (update_from_memory()) ++fallbacks_;
+  if (!idle()) fallback_.notify(from_ns(cfg_.fallback_timeout_ns()));
+}
 
 uint32_t SdmaJobs::submit(DriverThread& t, std::vector<hw::SdmaPacket> packets) {
   t.compute_ns(cfg_.submit_ns());
@@ -18,6 +37,9 @@ uint32_t SdmaJobs::submit(DriverThread& t, std::vector<hw::SdmaPacket> packets) 
   packets_ += packets.size();
   const uint32_t wptr = engine_.write_ring(std::move(packets));
   t.mmio_write(hw::regs::kSdmaDoorbell, wptr);
+  // amdgpu_fence_schedule_fallback: mod_timer moves the deadline to now + timeout.
+  fallback_.cancel();
+  fallback_.notify(from_ns(cfg_.fallback_timeout_ns()));
   return seq;
 }
 
@@ -31,11 +53,7 @@ void SdmaJobs::wait(DriverThread& t, uint32_t seq) {
 void SdmaJobs::process_trap(DriverThread& t) {
   ++traps_;
   t.compute_ns(cfg_.fence_process_ns());
-  const uint32_t v = host_mem_.read32(fence_addr_);
-  if (static_cast<int32_t>(v - signalled_) > 0) {
-    signalled_ = v;
-    signal_.notify(sc_core::SC_ZERO_TIME);
-  }
+  update_from_memory();
 }
 
 }  // namespace fl::driver

@@ -103,8 +103,8 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   stats::Group stats_;
   stats::Counter faults_{stats_, "faults", "count", "Retry faults handled by svm_range_restore_pages"};
   stats::Counter duplicates_{stats_, "duplicates", "count", "Faults ignored: range validated within the duplicate window"};
-  stats::Counter migrated_{stats_, "restored_migrated", "count", "Faults restored with a migration to VRAM"};
-  stats::Counter mapped_{stats_, "restored_mapped", "count", "Faults restored by mapping system memory"};
+  stats::Counter migrated_{stats_, "restored_migrated", "count", "Faults restored in VRAM (migrating whatever was not there yet; PAGE_FAULT_END 'M')"};
+  stats::Counter mapped_{stats_, "restored_mapped", "count", "Faults restored by mapping system memory (PAGE_FAULT_END 'U')"};
   stats::Counter vram_fallbacks_{stats_, "vram_fallbacks", "count", "Faults served from system memory because VRAM could not be allocated"};
   stats::Counter ranges_created_{stats_, "ranges_created", "count", "Unregistered ranges created by faults"};
   stats::Counter prefetches_{stats_, "prefetches", "count", "PREFETCH_LOC requests"};

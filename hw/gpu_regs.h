@@ -15,6 +15,7 @@ constexpr uint64_t kWindowBytes = 0x1000;
 constexpr uint64_t kIhBase = 0x1000;
 constexpr uint64_t kIhRbRptr = kIhBase + 0x0;        // IH_RB_RPTR, byte offset in the ring
 constexpr uint64_t kIhRbCntl = kIhBase + 0x4;        // IH_RB_CNTL
+constexpr uint64_t kIhRbRptrRing1 = kIhBase + 0x8;   // IH_RB_RPTR_RING1
 constexpr uint32_t kIhRbCntlWptrOverflowClear = 1u << 31;  // IH_RB_CNTL.WPTR_OVERFLOW_CLEAR
 
 // Copy engine: the ring's write-pointer doorbell (byte offset in the ring).

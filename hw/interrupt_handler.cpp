@@ -3,9 +3,26 @@
 #include <cstring>
 
 #include "hw/gpu_regs.h"
+#include "mmu/fault_report.h"
 #include "sim/core/errors.h"
 
 namespace fl::hw {
+
+namespace {
+bool is_retry_fault(const IhEntry& e) {
+  const bool vm_fault = (e.client_id == ih_client::kUtcl2 && e.src_id == ih_src::kUtcl2Fault) ||
+                        (e.client_id == ih_client::kVmc && e.src_id == ih_src::kVmFault);
+  return vm_fault && mmu::fault_retry(e.src_data);
+}
+
+void check_ring_size(const std::string& key, uint32_t size, bool zero_ok) {
+  if (size == 0 && zero_ok) return;
+  if ((size & (size - 1)) != 0 || size < 2 * kIhEntryBytes) {
+    throw InputError(key + " = " + std::to_string(size) + ": must be a power of two of at least 64" +
+                     (zero_ok ? " (or 0)" : ""));
+  }
+}
+}  // namespace
 
 InterruptHandler::InterruptHandler(sc_core::sc_module_name name,
                                    const config::InterruptHandler& cfg, const Clock& clock,
@@ -23,17 +40,25 @@ InterruptHandler::InterruptHandler(sc_core::sc_module_name name,
     sources_.push_back(std::make_unique<AtTargetPort>(
         ("from_" + sources[i]).c_str(), [this, i](Payload& gp) { accept(gp, *sources_[i]); }));
   }
-  const uint32_t size = cfg.ring_bytes();
-  if ((size & (size - 1)) != 0 || size % kIhEntryBytes != 0) {
-    throw InputError(std::string(this->name()) + ".ring_bytes = " + std::to_string(size) +
-                     ": must be a power of two of at least 64");
-  }
+  check_ring_size(std::string(this->name()) + ".ring_bytes", cfg.ring_bytes(), false);
+  check_ring_size(std::string(this->name()) + ".ring1_bytes", cfg.ring1_bytes(), true);
+  rings_[0].bytes = cfg.ring_bytes();
+  rings_[1].bytes = cfg.ring1_bytes();
 }
 
-void InterruptHandler::program(uint64_t ring_base, uint64_t wptr_wb_addr, uint64_t msi_addr,
-                               uint32_t msi_data) {
-  ring_base_ = ring_base;
-  wptr_wb_addr_ = wptr_wb_addr;
+AtTargetPort& InterruptHandler::source(const std::string& name) {
+  for (size_t i = 0; i < source_names_.size(); ++i) {
+    if (source_names_[i] == name) return *sources_[i];
+  }
+  SC_REPORT_FATAL(this->name(), ("no interrupt source port " + name).c_str());
+  return *sources_.front();
+}
+
+void InterruptHandler::program(uint64_t ring0_base, uint64_t ring0_wptr_wb, uint64_t ring1_base,
+                               uint64_t msi_addr, uint32_t msi_data) {
+  rings_[0].base = ring0_base;
+  rings_[1].base = ring1_base;
+  wptr_wb_addr_ = ring0_wptr_wb;
   msi_addr_ = msi_addr;
   msi_data_ = msi_data;
   programmed_ = true;
@@ -45,12 +70,9 @@ uint64_t InterruptHandler::timestamp_at(const sc_core::sc_time& t) const {
   return static_cast<uint64_t>(ticks) & ((uint64_t{1} << 48) - 1);
 }
 
-AtTargetPort& InterruptHandler::source(const std::string& name) {
-  for (size_t i = 0; i < source_names_.size(); ++i) {
-    if (source_names_[i] == name) return *sources_[i];
-  }
-  SC_REPORT_FATAL(this->name(), ("no interrupt source port " + name).c_str());
-  return *sources_.front();
+bool InterruptHandler::idle() const {
+  return !busy_ && pending_.empty() && rings_[0].rptr == rings_[0].wptr &&
+         rings_[1].rptr == rings_[1].wptr;
 }
 
 void InterruptHandler::accept(Payload& gp, AtTargetPort& from) {
@@ -79,40 +101,75 @@ void InterruptHandler::process_next() {
   Pending p = pending_.front();
   pending_.pop_front();
   if (!programmed_) {
-    SC_REPORT_ERROR(name(), "interrupt before the driver programmed the IH ring");
+    SC_REPORT_ERROR(name(), "interrupt before the driver programmed the IH rings");
     return;
   }
-  IhEntry e = p.entry;
-  e.ring_id = 0;
-  e.timestamp = timestamp_at(sc_core::sc_time_stamp());
-  const IhEntry::Words words = e.encode();
-
-  const uint32_t size = cfg_.ring_bytes();
-  occupancy_.sample(static_cast<double>(unread_));
-  if (unread_ * kIhEntryBytes >= size) {
-    // The ring is full: this write overwrites the oldest unread entry.
-    if (!overflow_) ++overflows_;
-    overflow_ = true;
-    ++overwritten_;
+  p.entry.timestamp = timestamp_at(sc_core::sc_time_stamp());
+  if (is_retry_fault(p.entry)) ++fault_entries_;
+  if (has_ring1() && is_retry_fault(p.entry)) {
+    write_ring1(p.entry, p.trace_id);
   } else {
-    ++unread_;
+    write_ring0(p.entry, p.trace_id);
   }
-  const uint64_t slot = ring_base_ + wptr_;
-  write_host(slot, words.data(), kIhEntryBytes);
-  if (trace_ != nullptr && p.trace_id != 0) trace_->ih_written(p.trace_id, slot);
-  ++entries_;
-  if (e.client_id == ih_client::kUtcl2 || e.client_id == ih_client::kVmc) ++fault_entries_;
-  wptr_ = (wptr_ + kIhEntryBytes) & (size - 1);
-
-  const uint32_t wb = wptr_ | (overflow_ ? 1u : 0u);
-  write_host(wptr_wb_addr_, &wb, 4);
-  if (!msi_pending_) raise_msi();
-
   if (pending_.empty()) {
     busy_ = false;
   } else {
     queue_.schedule(entry_latency_, [this] { process_next(); });
   }
+}
+
+void InterruptHandler::write_ring0(const IhEntry& e, uint64_t trace_id) {
+  Ring& r = rings_[0];
+  occupancy_.sample(static_cast<double>(r.unread));
+  if (r.unread * kIhEntryBytes >= r.bytes) {
+    // Full: this write overwrites the oldest unread entry.
+    if (!r.overflow) ++overflows_;
+    r.overflow = true;
+    ++overwritten_;
+  } else {
+    ++r.unread;
+  }
+  const uint64_t slot = r.base + r.wptr;
+  const IhEntry::Words words = e.encode();
+  write_host(slot, words.data(), kIhEntryBytes);
+  if (trace_ != nullptr && trace_id != 0) trace_->ih_written(trace_id, slot);
+  ++entries_;
+  r.wptr = (r.wptr + kIhEntryBytes) & (r.bytes - 1);
+  const uint32_t wb = r.wptr | (r.overflow ? 1u : 0u);
+  write_host(wptr_wb_addr_, &wb, 4);
+  if (!r.notify_pending) raise_msi();
+}
+
+void InterruptHandler::write_ring1(const IhEntry& e, uint64_t trace_id) {
+  Ring& r = rings_[1];
+  ring1_occupancy_.sample(static_cast<double>(r.unread));
+  if ((r.unread + 1) * kIhEntryBytes >= r.bytes) {
+    // RB_FULL_DRAIN: a full IH1 drops the new entry (one slot stays free so WPTR never
+    // catches up with RPTR).
+    ++ring1_drops_;
+    if (trace_ != nullptr && trace_id != 0) trace_->outcome(trace_id, Outcome::kRingLost);
+    return;
+  }
+  ++r.unread;
+  const uint64_t slot = r.base + r.wptr;
+  const IhEntry::Words words = e.encode();
+  write_host(slot, words.data(), kIhEntryBytes);
+  if (trace_ != nullptr && trace_id != 0) trace_->ih_written(trace_id, slot);
+  ++ring1_entries_;
+  r.wptr = (r.wptr + kIhEntryBytes) & (r.bytes - 1);
+  if (!r.notify_pending) announce_ring1();
+}
+
+void InterruptHandler::announce_ring1() {
+  rings_[1].notify_pending = true;
+  ++self_interrupts_;
+  IhEntry self;
+  self.client_id = ih_client::kIh;
+  self.src_id = ih_src::kIhSelf;
+  self.ring_id = 1;
+  self.timestamp = timestamp_at(sc_core::sc_time_stamp());
+  self.src_data[0] = rings_[1].wptr;
+  write_ring0(self, 0);
 }
 
 void InterruptHandler::write_host(uint64_t addr, const void* data, uint32_t len) {
@@ -124,28 +181,41 @@ void InterruptHandler::write_host(uint64_t addr, const void* data, uint32_t len)
 }
 
 void InterruptHandler::raise_msi() {
-  msi_pending_ = true;
+  rings_[0].notify_pending = true;
   ++msis_;
   write_host(msi_addr_, &msi_data_, 4);
 }
 
+void InterruptHandler::acknowledge(int ring, uint32_t value) {
+  Ring& r = rings_[ring];
+  const uint32_t new_rptr = value & (r.bytes - 1) & ~(kIhEntryBytes - 1);
+  // Entries between the new RPTR and WPTR are still unread.
+  r.unread = ((r.wptr - new_rptr) & (r.bytes - 1)) / kIhEntryBytes;
+  if (r.overflow && r.unread == 0 && new_rptr != r.wptr) r.unread = r.bytes / kIhEntryBytes;
+  r.rptr = new_rptr;
+  r.notify_pending = false;
+  if (r.rptr != r.wptr) {
+    if (ring == 0) {
+      raise_msi();
+    } else {
+      announce_ring1();
+    }
+  }
+}
+
 uint32_t InterruptHandler::read_reg(uint64_t offset) {
-  if (offset == regs::kIhRbRptr) return rptr_;
+  if (offset == regs::kIhRbRptr) return rings_[0].rptr;
+  if (offset == regs::kIhRbRptrRing1) return rings_[1].rptr;
   return 0;
 }
 
 void InterruptHandler::write_reg(uint64_t offset, uint32_t value) {
   if (offset == regs::kIhRbRptr) {
-    const uint32_t size = cfg_.ring_bytes();
-    const uint32_t new_rptr = value & (size - 1) & ~(kIhEntryBytes - 1);
-    // Entries between WPTR and the new RPTR are still unread.
-    unread_ = ((wptr_ - new_rptr) & (size - 1)) / kIhEntryBytes;
-    if (overflow_ && unread_ == 0 && new_rptr != wptr_) unread_ = size / kIhEntryBytes;
-    rptr_ = new_rptr;
-    msi_pending_ = false;
-    if (rptr_ != wptr_) raise_msi();
+    acknowledge(0, value);
+  } else if (offset == regs::kIhRbRptrRing1 && has_ring1()) {
+    acknowledge(1, value);
   } else if (offset == regs::kIhRbCntl) {
-    if ((value & regs::kIhRbCntlWptrOverflowClear) != 0) overflow_ = false;
+    if ((value & regs::kIhRbCntlWptrOverflowClear) != 0) rings_[0].overflow = false;
   }
 }
 

@@ -1,18 +1,23 @@
-// The GPU interrupt handler (IH, OSSSYS block) with its ring 0.
+// The GPU interrupt handler (IH, OSSSYS block) with rings IH0 and IH1.
 //
-// Models: interrupt sources (UTCL2 faults, copy-engine traps) post 32-byte entries; the IH
-// handles them one at a time (entry_latency each), stamps ring id and a 48-bit timestamp
-// (timestamp_mhz ticks), writes the entry into the ring in host memory at WPTR, writes the
-// new WPTR back to host memory (bit 0: overflow), and raises an MSI unless one is already
-// pending. The host's IH_RB_RPTR write acknowledges: it clears the pending MSI and, if
-// WPTR has moved past it, raises another. When the ring is full the IH keeps writing,
-// overwriting the oldest unread entries, and flags the overflow in the WPTR write-back
-// until IH_RB_CNTL.WPTR_OVERFLOW_CLEAR is written (vega10_ih.c behaviour).
-// Abstracts away: IH1/IH2 and client routing to them, the retry CAM, interrupt moderation
-// timers, and the doorbell-based RPTR write of newer parts.
+// Models: interrupt sources (UTCL2 faults, copy-engine traps) post entries; the IH handles
+// them one at a time (entry_latency each), stamping a 48-bit timestamp (timestamp_mhz
+// ticks), and writes each 32-byte entry into a ring in host memory:
+// - IH0 takes every interrupt except retry faults when IH1 exists. After each entry the IH
+//   writes WPTR back to host memory (bit 0: overflow) and raises an MSI unless one is
+//   pending; the host's IH_RB_RPTR write clears it and, if WPTR has moved past the new RPTR,
+//   raises another. A full IH0 keeps writing over its oldest unread entries and flags the
+//   overflow until IH_RB_CNTL.WPTR_OVERFLOW_CLEAR is written (vega10_ih.c).
+// - IH1 (soc.gpu.ih.ring1_bytes > 0) takes retry faults. A full IH1 drops new entries
+//   (RB_FULL_DRAIN_ENABLE); retry faults come back on the access's next replay. New IH1
+//   entries are announced by a self-interrupt entry on IH0 (client IH, src_id 0, ring_id 1,
+//   src_data[0] = IH1 WPTR; vega10_ih_self_irq), at most one until the host writes IH1's
+//   RPTR.
+// Abstracts away: IH2, per-client routing registers beyond "retry faults to IH1", the retry
+// CAM of gfx 9.4.3, interrupt moderation timers, doorbell RPTR writes.
 //
-// Ports: source(name) (AT targets, one per interrupt source; InterruptExt), out (AT initiator, host-memory writes and
-// MSIs through the fabric), regs (AT target on the register bus).
+// Ports: source(name) (AT targets, one per interrupt source; InterruptExt), out (AT
+// initiator, host-memory writes and MSIs through the fabric), regs (register bus).
 #pragma once
 
 #include <deque>
@@ -43,19 +48,40 @@ class InterruptHandler : public sc_core::sc_module {
   AtInitiatorPort out;
   RegisterFile regs;
 
-  // Driver initialisation (amdgpu_ih_ring_init + *_ih_irq_init): ring and write-back
-  // addresses in host memory, and the MSI address/data of the host's vector.
-  void program(uint64_t ring_base, uint64_t wptr_wb_addr, uint64_t msi_addr, uint32_t msi_data);
+  // Driver initialisation (amdgpu_ih_ring_init + *_ih_irq_init): ring addresses in host
+  // memory, IH0's WPTR write-back, and the MSI address/data of the host's vector.
+  void program(uint64_t ring0_base, uint64_t ring0_wptr_wb, uint64_t ring1_base, uint64_t msi_addr,
+               uint32_t msi_data);
 
-  uint32_t ring_bytes() const { return cfg_.ring_bytes(); }
+  uint32_t ring_bytes(int ring) const { return rings_[ring].bytes; }
+  bool has_ring1() const { return rings_[1].bytes > 0; }
   // The IH timestamp counter at simulated time `t`.
   uint64_t timestamp_at(const sc_core::sc_time& t) const;
+  // No entry waiting to be written and every written entry acknowledged by the host.
+  bool idle() const;
 
  private:
+  struct Ring {
+    uint32_t bytes = 0;
+    uint64_t base = 0;
+    uint32_t wptr = 0;          // byte offset of the next entry
+    uint32_t rptr = 0;          // last RPTR the host wrote
+    uint64_t unread = 0;        // entries written and not yet acknowledged
+    bool overflow = false;      // IH0 only
+    bool notify_pending = false;  // IH0: an MSI; IH1: a self-interrupt
+  };
+  struct Pending {
+    IhEntry entry;
+    uint64_t trace_id;
+  };
   void accept(Payload& gp, AtTargetPort& from);
   void process_next();
+  void write_ring0(const IhEntry& e, uint64_t trace_id);
+  void write_ring1(const IhEntry& e, uint64_t trace_id);
+  void announce_ring1();
   void write_host(uint64_t addr, const void* data, uint32_t len);
   void raise_msi();
+  void acknowledge(int ring, uint32_t rptr);
   uint32_t read_reg(uint64_t offset);
   void write_reg(uint64_t offset, uint32_t value);
 
@@ -67,33 +93,25 @@ class InterruptHandler : public sc_core::sc_module {
   EventQueue queue_;
   TxnPool pool_;
 
-  struct Pending {
-    IhEntry entry;
-    uint64_t trace_id;
-  };
   std::deque<Pending> pending_;
   bool busy_ = false;
-
-  uint64_t ring_base_ = 0;
+  Ring rings_[2];
   uint64_t wptr_wb_addr_ = 0;
   uint64_t msi_addr_ = 0;
   uint32_t msi_data_ = 0;
   bool programmed_ = false;
 
-  uint32_t wptr_ = 0;            // byte offset of the next entry
-  uint32_t rptr_ = 0;            // last RPTR the host wrote
-  uint64_t unread_ = 0;          // entries written and not yet acknowledged
-  bool overflow_ = false;
-  bool msi_pending_ = false;
-
   stats::Group stats_;
-  stats::Counter entries_{stats_, "entries", "count", "Entries written to ring 0"};
-  stats::Counter fault_entries_{stats_, "fault_entries", "count", "Entries carrying GPUVM faults"};
+  stats::Counter entries_{stats_, "entries", "count", "Entries written to IH0"};
+  stats::Counter ring1_entries_{stats_, "ring1_entries", "count", "Entries written to IH1"};
+  stats::Counter fault_entries_{stats_, "fault_entries", "count", "Entries carrying GPUVM faults (either ring)"};
+  stats::Counter self_interrupts_{stats_, "self_interrupts", "count", "Self-interrupts announcing IH1 entries on IH0"};
   stats::Counter msis_{stats_, "msis", "count", "MSIs raised"};
-  stats::Counter overflows_{stats_, "overflows", "count", "Times the ring overflowed"};
-  stats::Counter overwritten_{stats_, "overwritten", "count", "Unread entries overwritten by newer ones"};
-  stats::Histogram occupancy_{stats_, "occupancy_entries", "entries",
-                              "Unread entries in the ring when an entry is written"};
+  stats::Counter overflows_{stats_, "overflows", "count", "Times IH0 overflowed"};
+  stats::Counter overwritten_{stats_, "overwritten", "count", "Unread IH0 entries overwritten by newer ones"};
+  stats::Counter ring1_drops_{stats_, "ring1_drops", "count", "Entries dropped because IH1 was full"};
+  stats::Histogram occupancy_{stats_, "occupancy_entries", "entries", "Unread entries in IH0 when an entry is written"};
+  stats::Histogram ring1_occupancy_{stats_, "ring1_occupancy_entries", "entries", "Unread entries in IH1 when a retry fault arrives"};
 };
 
 }  // namespace fl::hw

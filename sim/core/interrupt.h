@@ -10,12 +10,14 @@
 namespace fl {
 
 namespace ih_client {
+constexpr uint8_t kIh = 0x00;      // SOC15_IH_CLIENTID_IH (self-interrupts)
 constexpr uint8_t kSdma0 = 0x08;   // SOC15_IH_CLIENTID_SDMA0
 constexpr uint8_t kVmc = 0x12;     // SOC15_IH_CLIENTID_VMC (MMHUB faults)
 constexpr uint8_t kUtcl2 = 0x1b;   // SOC15_IH_CLIENTID_UTCL2 (GFXHUB faults)
 }  // namespace ih_client
 
 namespace ih_src {
+constexpr uint8_t kIhSelf = 0;       // the IH's self-interrupt (vega10_ih.c sw_init)
 constexpr uint8_t kUtcl2Fault = 0;   // UTCL2_1_0__SRCID__FAULT
 constexpr uint8_t kVmFault = 0;      // VMC_1_0__SRCID__VM_FAULT
 constexpr uint8_t kSdmaTrap = 224;   // SDMA0_4_0__SRCID__SDMA_TRAP
