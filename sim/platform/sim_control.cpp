@@ -6,16 +6,41 @@
 
 namespace fl::platform {
 
+namespace {
+// How often the drain looks for quiescence: fine enough not to stretch the run noticeably
+// (every fault service takes microseconds), coarse enough to cost few events.
+const sc_core::sc_time kDrainPoll = sc_core::sc_time(1, sc_core::SC_US);
+}  // namespace
+
 SimControl::SimControl(sc_core::sc_module_name name, const config::Sim& cfg,
-                       const hw::ComputeUnits& cu, Describe describe_state)
-    : sc_module(name), cfg_(cfg), cu_(cu), describe_(std::move(describe_state)) {
+                       const hw::ComputeUnits& cu, Quiescent quiescent, Describe describe_state)
+    : sc_module(name),
+      cfg_(cfg),
+      cu_(cu),
+      quiescent_(std::move(quiescent)),
+      describe_(std::move(describe_state)) {
   SC_HAS_PROCESS(SimControl);
   SC_THREAD(watchdog);
+  SC_THREAD(drain);
 }
 
 void SimControl::workload_done() {
   done_ = true;
+  workload_end_ = sc_core::sc_time_stamp();
   done_event_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void SimControl::drain() {
+  while (!done_) sc_core::wait(done_event_);
+  const sc_core::sc_time limit = workload_end_ + from_ns(cfg_.watchdog_ns());
+  while (!quiescent_()) {
+    if (sc_core::sc_time_stamp() >= limit) {
+      report_sim_error("the system did not become idle within " + format_duration_ns(cfg_.watchdog_ns()) +
+                       " (sim.watchdog_ns) after the workload finished");
+      return;
+    }
+    sc_core::wait(kDrainPoll);
+  }
   sc_core::sc_stop();
 }
 

@@ -1,5 +1,10 @@
-// Run control, SystemC module "sim": stops the simulation when the workload is done, and
-// watches for forward progress: if GPU accesses are in flight and none completed during a
+// Run control, SystemC module "sim".
+//
+// Ends the run: once the workload has performed its last operation, the run continues
+// until the system is quiescent (no GPU access in flight, the driver idle, the IH and the
+// copy engine drained), so every fault in progress reaches its outcome and is counted;
+// a system that does not become quiescent within sim.watchdog_ns is an error.
+// Watches for forward progress: if GPU accesses are in flight and none completed during a
 // whole sim.watchdog_ns period, the run stops with an error (exit status 3) naming what was
 // outstanding.
 #pragma once
@@ -16,21 +21,27 @@ namespace fl::platform {
 class SimControl : public sc_core::sc_module {
  public:
   using Describe = std::function<std::string()>;
+  using Quiescent = std::function<bool()>;
 
   SimControl(sc_core::sc_module_name name, const config::Sim& cfg, const hw::ComputeUnits& cu,
-             Describe describe_state);
+             Quiescent quiescent, Describe describe_state);
 
   // The workload has performed its last operation.
   void workload_done();
   bool done() const { return done_; }
+  // When the workload finished (valid once done()).
+  const sc_core::sc_time& workload_end() const { return workload_end_; }
 
  private:
   void watchdog();
+  void drain();
 
   config::Sim cfg_;
   const hw::ComputeUnits& cu_;
+  Quiescent quiescent_;
   Describe describe_;
   bool done_ = false;
+  sc_core::sc_time workload_end_;
   sc_core::sc_event done_event_;
 };
 

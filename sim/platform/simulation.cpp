@@ -130,9 +130,13 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
                         m.soc->gpu.sdma,        m.soc->gpu.walker,         m.soc->host.dram.storage(),
                         m.soc->gpu.vram.storage(), m.soc->apu()};
   m.driver = std::make_unique<driver::Driver>("driver", rc.msg.driver(), plat, &m.ledger);
-  m.control = std::make_unique<SimControl>("sim", rc.msg.sim(), m.soc->gpu.cu, [&m] {
-    return "the workload is at " + m.workload->current_op_name();
-  });
+  m.control = std::make_unique<SimControl>(
+      "sim", rc.msg.sim(), m.soc->gpu.cu,
+      [&m] {
+        return m.soc->gpu.cu.in_flight() == 0 && m.driver->idle() && m.soc->gpu.ih.idle() &&
+               m.soc->gpu.sdma.idle();
+      },
+      [&m] { return "the workload is at " + m.workload->current_op_name(); });
   m.workload = std::make_unique<WorkloadRunner>("workload", workload, rc.msg, *m.driver,
                                                 m.soc->gpu.cu, [&m] { m.control->workload_done(); });
 
@@ -171,6 +175,7 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
         {"workload_source", workload.source},
         {"seed", rc.msg.sim().seed()},
         {"sim_time_ns", to_ns(sc_core::sc_time_stamp())},
+        {"workload_time_ns", m.control->done() ? to_ns(m.control->workload_end()) : to_ns(sc_core::sc_time_stamp())},
         {"kernel_events", EventQueue::dispatched()},
         {"kernel_delta_cycles", sc_core::sc_delta_count()},
         {"gpu_accesses", accesses},
