@@ -28,7 +28,10 @@ BENCHMARK(BM_TlbLookupHit);
 void BM_TlbInsertEvict(benchmark::State& state) {
   fl::mmu::TlbArray tlb(4096, 16);
   uint64_t vpn = 0;
-  for (auto _ : state) benchmark::DoNotOptimize(tlb.insert(8, vpn++, vpn, false, true));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(tlb.insert(8, vpn, vpn + 1, false, true));
+    ++vpn;
+  }
 }
 BENCHMARK(BM_TlbInsertEvict);
 

@@ -26,15 +26,15 @@ Driver::Layout Driver::lay_out(const config::Driver& cfg, const Platform& p, Phy
                                PhysAllocator& vram) {
   Layout l{};
   const uint32_t ih_bytes = p.ih.ring_bytes(0);
-  l.ih_ring = must(host.alloc(ih_bytes, ih_bytes), "IH ring", "soc.host.dram.bytes");
-  l.ih_wptr_wb = must(host.alloc(4096, 4096), "WPTR write-back page", "soc.host.dram.bytes");
+  l.ih_ring = must(host.alloc(ih_bytes, ih_bytes), "IH ring", "soc.host.dram.capacity_bytes");
+  l.ih_wptr_wb = must(host.alloc(4096, 4096), "WPTR write-back page", "soc.host.dram.capacity_bytes");
   if (p.ih.has_ring1()) {
-    l.ih1_ring = must(host.alloc(p.ih.ring_bytes(1), p.ih.ring_bytes(1)), "IH1 ring", "soc.host.dram.bytes");
+    l.ih1_ring = must(host.alloc(p.ih.ring_bytes(1), p.ih.ring_bytes(1)), "IH1 ring", "soc.host.dram.capacity_bytes");
   }
-  l.fence = must(host.alloc(4096, 4096), "fence page", "soc.host.dram.bytes");
-  l.sdma_ring = must(host.alloc(kSdmaRingBytes, 4096), "copy-engine ring", "soc.host.dram.bytes");
+  l.fence = must(host.alloc(4096, 4096), "fence page", "soc.host.dram.capacity_bytes");
+  l.sdma_ring = must(host.alloc(kSdmaRingBytes, 4096), "copy-engine ring", "soc.host.dram.capacity_bytes");
   const uint64_t gart_bytes = (uint64_t{cfg.migrate().chunk_pages()} * 8 + 4095) / 4096 * 4096;
-  l.gart_table = must(vram.alloc(gart_bytes, 4096), "GART window", "soc.gpu.vram.bytes");
+  l.gart_table = must(vram.alloc(gart_bytes, 4096), "GART window", "soc.gpu.vram.capacity_bytes");
   p.host_mem.fill(l.ih_wptr_wb, 0, 4096);
   p.host_mem.fill(l.fence, 0, 4096);
   return l;

@@ -25,7 +25,7 @@ GpuVm::GpuVm(sc_core::sc_module_name name, const config::GpuVm& cfg, SdmaJobs& j
              uint8_t vmid)
     : sc_module(name), cfg_(cfg), jobs_(jobs), vram_alloc_(vram_alloc), vram_(vram), vmid_(vmid) {
   const auto root = vram_alloc_.alloc(mmu::kTableBytes, mmu::kTableBytes);
-  if (!root) throw InputError("soc.gpu.vram.bytes: no room for the page-table root");
+  if (!root) throw InputError("soc.gpu.vram.capacity_bytes: no room for the page-table root");
   root_ = *root;
   vram_.fill(root_, 0, mmu::kTableBytes);
   tables_[{mmu::kPdb2, 0}] = root_;

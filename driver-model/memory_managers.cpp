@@ -1,6 +1,7 @@
 #include "driver-model/memory_managers.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace fl::driver {
 
@@ -27,7 +28,9 @@ std::optional<uint64_t> PhysAllocator::alloc(uint64_t bytes, uint64_t align) {
 }
 
 void PhysAllocator::reserve(uint64_t addr, uint64_t bytes) {
+  if (used_ != 0) throw std::logic_error(what_ + ": reserve() after an allocation");
   const uint64_t end = addr + bytes;
+  uint64_t removed = 0;
   for (auto it = free_.begin(); it != free_.end();) {
     const uint64_t s = it->first;
     const uint64_t e = s + it->second;
@@ -38,8 +41,9 @@ void PhysAllocator::reserve(uint64_t addr, uint64_t bytes) {
     it = free_.erase(it);
     if (s < addr) free_[s] = addr - s;
     if (e > end) free_[end] = e - end;
+    removed += std::min(e, end) - std::max(s, addr);
   }
-  capacity_ -= std::min(bytes, capacity_);
+  capacity_ -= removed;
 }
 
 void PhysAllocator::free(uint64_t addr, uint64_t bytes) {

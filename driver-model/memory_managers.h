@@ -20,7 +20,9 @@ class PhysAllocator {
   // An aligned block of `bytes`, or nothing if no free block fits.
   std::optional<uint64_t> alloc(uint64_t bytes, uint64_t align);
   void free(uint64_t addr, uint64_t bytes);
-  // Takes [addr, addr + bytes) out of the free space for good (e.g. an MMIO hole).
+  // Takes [addr, addr + bytes) out of the managed space for good (e.g. an MMIO hole); the
+  // part outside the managed range is ignored. Must precede every alloc (throws
+  // std::logic_error otherwise), so no block handed out can overlap the hole.
   void reserve(uint64_t addr, uint64_t bytes);
 
   uint64_t used_bytes() const { return used_; }

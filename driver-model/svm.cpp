@@ -66,7 +66,7 @@ uint64_t Svm::mmap(uint64_t bytes, std::optional<uint64_t> va) {
   if (!sys) {
     throw InputError("mmap of " + std::to_string(bytes) + " bytes exceeds free host memory (" +
                      std::to_string(host_alloc_.capacity() - host_alloc_.used_bytes()) +
-                     " bytes left of soc.host.dram.bytes)");
+                     " bytes left of soc.host.dram.capacity_bytes)");
   }
   vmas_[start] = Vma{start, start + bytes, true, *sys};
   return start;

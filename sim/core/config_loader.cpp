@@ -186,7 +186,10 @@ ResolvedConfig resolve_config(const std::string& path, const std::vector<std::st
   if (!path.empty()) {
     std::vector<std::string> chain;
     load_file(path, chain, rc.msg, rc.origin, rc.files);
-    if (!rc.msg.has_name()) rc.msg.set_name(fs::path(path).stem().string());
+    // The name is the file's own, or its file name: not inherited from a base.
+    config::Config top;
+    parse_textproto(read_text_file(path, "config file"), path, &top);
+    rc.msg.set_name(top.has_name() ? top.name() : fs::path(path).stem().string());
   } else {
     rc.msg.set_name(kBuiltinName);
   }

@@ -69,7 +69,12 @@ double Histogram::percentile(double p) const {
   for (size_t i = 0; i < buckets_.size(); ++i) {
     seen += buckets_[i];
     if (seen >= rank) {
-      return std::clamp(bucket_mid(base_ + static_cast<int>(i)), min_, max_);
+      // The bucket of the min (or max) reports the min (max) itself: exact for the common
+      // case of repeated extreme values, and within the bucket's width otherwise.
+      const int b = base_ + static_cast<int>(i);
+      if (min_ > 0.0 && b == bucket_of(min_)) return min_;
+      if (b == bucket_of(max_)) return max_;
+      return std::clamp(bucket_mid(b), min_, max_);
     }
   }
   return max_;

@@ -77,8 +77,9 @@ class Value : public Stat {
 };
 
 // A distribution: exact count, sum, min and max; percentiles from log-linear buckets
-// (128 per power of two, so a reported percentile is within 0.4% of a sample value and
-// exact when all samples in its bucket are equal to the min or max).
+// (128 per power of two, so a reported percentile is within 0.4% of a sample value; a
+// percentile falling in the bucket of the min or the max reports that min or max, so it is
+// exact when the samples there all equal it).
 class Histogram : public Stat {
  public:
   Histogram(Group& g, std::string name, std::string unit, std::string desc)

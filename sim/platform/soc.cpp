@@ -6,10 +6,10 @@ namespace fl::platform {
 
 namespace {
 hw::MemoryParams vram_params(const config::Vram& c) {
-  return hw::MemoryParams{c.bytes(), c.latency_ns(), c.bandwidth_gb_per_s(), c.access_bytes()};
+  return hw::MemoryParams{c.capacity_bytes(), c.latency_ns(), c.bandwidth_gb_per_s(), c.access_bytes()};
 }
 hw::MemoryParams dram_params(const config::HostDram& c) {
-  return hw::MemoryParams{c.bytes(), c.latency_ns(), c.bandwidth_gb_per_s(), c.access_bytes()};
+  return hw::MemoryParams{c.capacity_bytes(), c.latency_ns(), c.bandwidth_gb_per_s(), c.access_bytes()};
 }
 }  // namespace
 
