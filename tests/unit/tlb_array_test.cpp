@@ -1,0 +1,226 @@
+// UTCL2 tag/data array (mmu/tlb_array.h): hit/miss, LRU victim selection within a set,
+// in-place refresh, invalidation by VMID and by VPN range, set selection by vpn % sets.
+#include <cstdint>
+#include <initializer_list>
+
+#include <gtest/gtest.h>
+
+#include "mmu/tlb_array.h"
+
+namespace {
+
+using fl::mmu::TlbArray;
+using fl::mmu::TlbEntry;
+
+constexpr uint8_t kVmid = 3;
+
+// A translation whose ppn tells which vpn it came from.
+uint64_t ppn_of(uint64_t vpn) { return 0x100000 + vpn; }
+
+void insert_all(TlbArray& tlb, std::initializer_list<uint64_t> vpns, uint8_t vmid = kVmid) {
+  for (uint64_t vpn : vpns) tlb.insert(vmid, vpn, ppn_of(vpn), false, true);
+}
+
+bool hits(TlbArray& tlb, uint64_t vpn, uint8_t vmid = kVmid) {
+  return tlb.lookup(vmid, vpn) != nullptr;
+}
+
+}  // namespace
+
+TEST(TlbArray, GeometryFromEntriesAndWays) {
+  TlbArray tlb(4096, 16);
+  EXPECT_EQ(tlb.sets(), 256u);
+  EXPECT_EQ(tlb.ways(), 16u);
+  EXPECT_EQ(tlb.valid_entries(), 0u);
+}
+
+TEST(TlbArray, EmptyArrayMisses) {
+  TlbArray tlb(64, 4);
+  EXPECT_EQ(tlb.lookup(kVmid, 0), nullptr);
+  EXPECT_EQ(tlb.lookup(kVmid, 12345), nullptr);
+}
+
+TEST(TlbArray, InsertThenLookupHitsWithTranslation) {
+  TlbArray tlb(64, 4);
+  EXPECT_FALSE(tlb.insert(kVmid, 42, 0xABCDE, true, false));
+  const TlbEntry* e = tlb.lookup(kVmid, 42);
+  ASSERT_NE(e, nullptr);
+  EXPECT_TRUE(e->valid);
+  EXPECT_EQ(e->vmid, kVmid);
+  EXPECT_EQ(e->vpn, 42u);
+  EXPECT_EQ(e->ppn, 0xABCDEu);
+  EXPECT_TRUE(e->system);
+  EXPECT_FALSE(e->writeable);
+  EXPECT_EQ(tlb.valid_entries(), 1u);
+}
+
+TEST(TlbArray, LookupMissesOtherVmidAndOtherPage) {
+  TlbArray tlb(64, 4);
+  insert_all(tlb, {42});
+  EXPECT_FALSE(hits(tlb, 42, kVmid + 1));
+  EXPECT_FALSE(hits(tlb, 43));
+  EXPECT_FALSE(hits(tlb, 42 + tlb.sets()));  // same set, other page
+}
+
+TEST(TlbArray, SameVpnInTwoVmidsAreSeparateEntries) {
+  TlbArray tlb(64, 4);
+  tlb.insert(1, 7, 100, false, false);
+  tlb.insert(2, 7, 200, false, false);
+  EXPECT_EQ(tlb.valid_entries(), 2u);
+  ASSERT_NE(tlb.lookup(1, 7), nullptr);
+  EXPECT_EQ(tlb.lookup(1, 7)->ppn, 100u);
+  ASSERT_NE(tlb.lookup(2, 7), nullptr);
+  EXPECT_EQ(tlb.lookup(2, 7)->ppn, 200u);
+}
+
+TEST(TlbArray, FillingASetDoesNotEvict) {
+  TlbArray tlb(8, 4);  // 2 sets; set 0 holds even vpns
+  for (uint64_t vpn : {0, 2, 4, 6}) {
+    EXPECT_FALSE(tlb.insert(kVmid, vpn, ppn_of(vpn), false, false)) << vpn;
+  }
+  for (uint64_t vpn : {0, 2, 4, 6}) EXPECT_TRUE(hits(tlb, vpn)) << vpn;
+}
+
+TEST(TlbArray, EvictsLeastRecentlyUsedWay) {
+  TlbArray tlb(8, 4);
+  insert_all(tlb, {0, 2, 4, 6});
+  TlbEntry victim;
+  EXPECT_TRUE(tlb.insert(kVmid, 8, ppn_of(8), false, false, &victim));
+  EXPECT_TRUE(victim.valid);
+  EXPECT_EQ(victim.vmid, kVmid);
+  EXPECT_EQ(victim.vpn, 0u);
+  EXPECT_EQ(victim.ppn, ppn_of(0));
+  EXPECT_FALSE(hits(tlb, 0));
+  for (uint64_t vpn : {2, 4, 6, 8}) EXPECT_TRUE(hits(tlb, vpn)) << vpn;
+  EXPECT_EQ(tlb.valid_entries(), 4u);
+}
+
+TEST(TlbArray, EvictionsFollowInsertionOrderWithoutLookups) {
+  TlbArray tlb(8, 4);
+  insert_all(tlb, {0, 2, 4, 6});
+  // Each new page evicts the oldest remaining one: 0, 2, 4, 6 in turn.
+  uint64_t next = 8;
+  for (uint64_t expected : {0, 2, 4, 6}) {
+    TlbEntry victim;
+    ASSERT_TRUE(tlb.insert(kVmid, next, ppn_of(next), false, false, &victim));
+    EXPECT_EQ(victim.vpn, expected);
+    next += 2;
+  }
+}
+
+TEST(TlbArray, LookupRefreshesRecency) {
+  TlbArray tlb(8, 4);
+  insert_all(tlb, {0, 2, 4, 6});
+  ASSERT_TRUE(hits(tlb, 0));  // 0 becomes most recently used; 2 is now the LRU
+  TlbEntry victim;
+  ASSERT_TRUE(tlb.insert(kVmid, 8, ppn_of(8), false, false, &victim));
+  EXPECT_EQ(victim.vpn, 2u);
+  EXPECT_TRUE(hits(tlb, 0));
+  EXPECT_FALSE(hits(tlb, 2));
+}
+
+TEST(TlbArray, MissingLookupDoesNotChangeRecency) {
+  TlbArray tlb(8, 4);
+  insert_all(tlb, {0, 2, 4, 6});
+  EXPECT_FALSE(hits(tlb, 0, kVmid + 1));  // same page, other VMID: a miss
+  TlbEntry victim;
+  ASSERT_TRUE(tlb.insert(kVmid, 8, ppn_of(8), false, false, &victim));
+  EXPECT_EQ(victim.vpn, 0u);
+}
+
+TEST(TlbArray, ReinsertRefreshesInPlace) {
+  TlbArray tlb(8, 4);
+  insert_all(tlb, {0, 2});
+  TlbEntry victim;
+  victim.vpn = 999;
+  EXPECT_FALSE(tlb.insert(kVmid, 0, 0x777, true, false, &victim));
+  EXPECT_EQ(victim.vpn, 999u) << "victim must not be written when nothing is evicted";
+  EXPECT_EQ(tlb.valid_entries(), 2u);
+  const TlbEntry* e = tlb.lookup(kVmid, 0);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->ppn, 0x777u);
+  EXPECT_TRUE(e->system);
+  EXPECT_FALSE(e->writeable);
+}
+
+TEST(TlbArray, ReinsertInFullSetMakesPageMostRecentlyUsed) {
+  TlbArray tlb(8, 4);
+  insert_all(tlb, {0, 2, 4, 6});
+  EXPECT_FALSE(tlb.insert(kVmid, 0, ppn_of(0), false, false));  // refresh, no eviction
+  EXPECT_EQ(tlb.valid_entries(), 4u);
+  TlbEntry victim;
+  ASSERT_TRUE(tlb.insert(kVmid, 8, ppn_of(8), false, false, &victim));
+  EXPECT_EQ(victim.vpn, 2u);
+  EXPECT_TRUE(hits(tlb, 0));
+}
+
+TEST(TlbArray, InvalidatedWayIsReusedBeforeEvicting) {
+  TlbArray tlb(8, 4);
+  insert_all(tlb, {0, 2, 4, 6});
+  ASSERT_EQ(tlb.invalidate_range(kVmid, 4, 4), 1u);
+  EXPECT_FALSE(tlb.insert(kVmid, 8, ppn_of(8), false, false));
+  for (uint64_t vpn : {0, 2, 6, 8}) EXPECT_TRUE(hits(tlb, vpn)) << vpn;
+}
+
+TEST(TlbArray, SetIsSelectedByVpnModuloSets) {
+  TlbArray tlb(16, 2);  // 8 sets of 2 ways
+  ASSERT_EQ(tlb.sets(), 8u);
+  insert_all(tlb, {3, 11});  // both in set 3: the set is now full
+  // Pages of other sets never evict from set 3.
+  for (uint64_t vpn : {0, 1, 2, 4, 5, 6, 7, 12}) {
+    EXPECT_FALSE(tlb.insert(kVmid, vpn, ppn_of(vpn), false, false)) << vpn;
+  }
+  EXPECT_TRUE(hits(tlb, 3));
+  EXPECT_TRUE(hits(tlb, 11));
+  // A third page of set 3 (19 % 8 == 3) evicts the LRU of set 3, which is 3 (11 was
+  // inserted later, and lookups above touched 3 before 11).
+  TlbEntry victim;
+  ASSERT_TRUE(tlb.insert(kVmid, 19, ppn_of(19), false, false, &victim));
+  EXPECT_EQ(victim.vpn, 3u);
+}
+
+TEST(TlbArray, EvictionInOneSetLeavesOtherSetsIntact) {
+  TlbArray tlb(8, 4);  // sets 0 (even) and 1 (odd)
+  insert_all(tlb, {1, 3, 5, 7});
+  insert_all(tlb, {0, 2, 4, 6, 8, 10, 12, 14});  // churns set 0 twice over
+  for (uint64_t vpn : {1, 3, 5, 7}) EXPECT_TRUE(hits(tlb, vpn)) << vpn;
+  EXPECT_EQ(tlb.valid_entries(), 8u);
+}
+
+TEST(TlbArray, InvalidateVmidDropsOnlyThatVmid) {
+  TlbArray tlb(64, 4);
+  insert_all(tlb, {1, 2, 3}, 1);
+  insert_all(tlb, {1, 2, 3, 4}, 2);
+  EXPECT_EQ(tlb.invalidate_vmid(1), 3u);
+  for (uint64_t vpn : {1, 2, 3}) EXPECT_FALSE(hits(tlb, vpn, 1)) << vpn;
+  for (uint64_t vpn : {1, 2, 3, 4}) EXPECT_TRUE(hits(tlb, vpn, 2)) << vpn;
+  EXPECT_EQ(tlb.valid_entries(), 4u);
+  EXPECT_EQ(tlb.invalidate_vmid(1), 0u) << "nothing left to drop";
+}
+
+TEST(TlbArray, InvalidateRangeBoundsAreInclusive) {
+  TlbArray tlb(64, 4);
+  for (uint64_t vpn = 10; vpn <= 20; ++vpn) tlb.insert(kVmid, vpn, ppn_of(vpn), false, false);
+  EXPECT_EQ(tlb.invalidate_range(kVmid, 12, 15), 4u);
+  for (uint64_t vpn = 10; vpn <= 20; ++vpn) {
+    EXPECT_EQ(hits(tlb, vpn), vpn < 12 || vpn > 15) << vpn;
+  }
+}
+
+TEST(TlbArray, InvalidateRangeLeavesOtherVmids) {
+  TlbArray tlb(64, 4);
+  insert_all(tlb, {5, 6}, 1);
+  insert_all(tlb, {5, 6}, 2);
+  EXPECT_EQ(tlb.invalidate_range(1, 0, 100), 2u);
+  EXPECT_TRUE(hits(tlb, 5, 2));
+  EXPECT_TRUE(hits(tlb, 6, 2));
+}
+
+TEST(TlbArray, InvalidateSinglePageRange) {
+  TlbArray tlb(64, 4);
+  insert_all(tlb, {5, 6, 7});
+  EXPECT_EQ(tlb.invalidate_range(kVmid, 6, 6), 1u);
+  EXPECT_TRUE(hits(tlb, 5));
+  EXPECT_FALSE(hits(tlb, 6));
+  EXPECT_TRUE(hits(tlb, 7));
+}
