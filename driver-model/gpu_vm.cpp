@@ -14,7 +14,6 @@ using mmu::Entry;
 using mmu::kPageBytes;
 
 namespace {
-uint64_t now_ps() { return sc_core::sc_time_stamp().value(); }
 
 int ctz64(uint64_t v) { return v == 0 ? 64 : __builtin_ctzll(v); }
 int floor_log2(uint64_t v) { return 63 - __builtin_clzll(v); }

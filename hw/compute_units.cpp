@@ -5,7 +5,6 @@
 namespace fl::hw {
 
 namespace {
-uint64_t now_ps() { return sc_core::sc_time_stamp().value(); }
 
 // Per-access state carried on the access's transaction.
 struct AccessExt : tlm::tlm_extension<AccessExt> {

@@ -10,7 +10,6 @@
 namespace fl::hw {
 
 namespace {
-uint64_t now_ps() { return sc_core::sc_time_stamp().value(); }
 
 // What a copy-engine transaction is for, so its response can be routed.
 struct SdmaTag : tlm::tlm_extension<SdmaTag> {

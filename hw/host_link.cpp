@@ -9,10 +9,6 @@ namespace fl::hw {
 
 using sc_core::sc_time_stamp;
 
-namespace {
-uint64_t now_ps() { return sc_time_stamp().value(); }
-}  // namespace
-
 LinkDirection::LinkDirection(sc_core::sc_module_name name, const LinkTiming& timing)
     : sc_module(name),
       timing_(timing),

@@ -5,7 +5,6 @@
 namespace fl::mmu {
 
 namespace {
-uint64_t now_ps() { return sc_core::sc_time_stamp().value(); }
 
 // Which walk a page-table read belongs to.
 struct WalkTag : tlm::tlm_extension<WalkTag> {

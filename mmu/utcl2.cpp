@@ -9,10 +9,6 @@
 
 namespace fl::mmu {
 
-namespace {
-uint64_t now_ps() { return sc_core::sc_time_stamp().value(); }
-}  // namespace
-
 Utcl2::Utcl2(sc_core::sc_module_name name, const config::Utcl2& cfg, const Clock& clock,
              PageWalker& walker, FaultTrace* trace)
     : sc_module(name),

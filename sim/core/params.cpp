@@ -103,18 +103,6 @@ double numeric_value(const Message& m, const FieldDescriptor* f) {
   }
 }
 
-bool is_numeric(const FieldDescriptor* f) {
-  switch (f->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_INT32:
-    case FieldDescriptor::CPPTYPE_INT64:
-    case FieldDescriptor::CPPTYPE_UINT32:
-    case FieldDescriptor::CPPTYPE_UINT64:
-    case FieldDescriptor::CPPTYPE_DOUBLE:
-    case FieldDescriptor::CPPTYPE_FLOAT: return true;
-    default: return false;
-  }
-}
-
 template <class T>
 bool parse_integer(std::string_view text, T& out) {
   int base = 10;
@@ -137,6 +125,18 @@ bool parse_double(std::string_view text, double& out) {
 }
 
 }  // namespace
+
+bool is_numeric(const FieldDescriptor* f) {
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+    case FieldDescriptor::CPPTYPE_INT64:
+    case FieldDescriptor::CPPTYPE_UINT32:
+    case FieldDescriptor::CPPTYPE_UINT64:
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+    case FieldDescriptor::CPPTYPE_FLOAT: return true;
+    default: return false;
+  }
+}
 
 const std::vector<Param>& all() { return schema().params; }
 const std::vector<Module>& modules() { return schema().modules; }

@@ -45,6 +45,9 @@ const std::vector<Module>& modules();
 // The parameter keys nearest to an unknown `key`, best first (at most `max`).
 std::vector<std::string> suggest(std::string_view key, size_t max = 3);
 
+// Whether a field holds a number (integer or floating point).
+bool is_numeric(const google::protobuf::FieldDescriptor* f);
+
 // "uint32", "double", "bool", "enum {PCIE, ON_DIE}".
 std::string type_name(const Param& p);
 // "[1, 1048576]", "[0, inf)" or "" for enums and booleans.

@@ -1,15 +1,13 @@
 #include "sim/core/tlm_ports.h"
 
+#include "sim/core/time.h"
+
 #include <algorithm>
 
 namespace fl {
 
 using sc_core::sc_time;
 using sc_core::sc_time_stamp;
-
-namespace {
-uint64_t now_ps() { return sc_time_stamp().value(); }
-}  // namespace
 
 // ---------------------------------------------------------------------------- initiator
 

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 
+#include "sim/core/time.h"
+
 namespace fl::platform {
 
 namespace {
-int64_t now_ps() { return static_cast<int64_t>(sc_core::sc_time_stamp().value()); }
+int64_t now_signed_ps() { return static_cast<int64_t>(fl::now_ps()); }
 constexpr int kDetect = 0;
 int slot_of(Milestone m) { return static_cast<int>(m) + 1; }
 
@@ -53,7 +55,7 @@ uint64_t FaultLedger::fault_detected(uint32_t, uint64_t, bool) {
   const uint64_t id = next_id_++;
   Report r;
   r.t.fill(-1);
-  r.t[kDetect] = now_ps();
+  r.t[kDetect] = now_signed_ps();
   open_[id] = r;
   return id;
 }
@@ -106,7 +108,7 @@ void FaultLedger::mapping_started(uint64_t id, uint32_t pasid, uint64_t va, uint
   } else {
     // Not a fault service (a prefetch): everything before the PTE update happened now.
     t.fill(-1);
-    t[static_cast<size_t>(slot_of(Milestone::kMigrateDone))] = now_ps();
+    t[static_cast<size_t>(slot_of(Milestone::kMigrateDone))] = now_signed_ps();
   }
   services_.push_back(t);
   const uint64_t end = va + len;
@@ -130,7 +132,7 @@ void FaultLedger::mapping_started(uint64_t id, uint32_t pasid, uint64_t va, uint
 void FaultLedger::access_resolved(uint32_t pasid, uint64_t va, const sc_core::sc_time& first_detect,
                                   uint64_t, uint32_t nacks) {
   const int64_t begin = static_cast<int64_t>(first_detect.value());
-  const int64_t end = now_ps();
+  const int64_t end = now_signed_ps();
   ++count_;
   latency_ns_.sample(static_cast<double>(end - begin) / 1000.0);
   nacks_.sample(nacks);

@@ -16,57 +16,21 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/unit_support.h"
+
 #include "sim/core/config_loader.h"
 #include "sim/core/errors.h"
 #include "sim/core/params.h"
 
 namespace {
 
+using fl::test::input_error;
+using fl::test::TempDir;
+
 namespace fs = std::filesystem;
 
-// A fresh directory under the system temp directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() / ("faultline-unit-config-" + std::to_string(::getpid()) +
-                                         "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  // Writes `text` to `name` (which may contain directories) and returns its path.
-  std::string write(const std::string& name, const std::string& text) const {
-    const fs::path p = path_ / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-    return p.string();
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // The message of the fl::InputError `f` throws; fails the test if it throws nothing else.
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const fl::InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected fl::InputError, got another exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected fl::InputError, nothing was thrown";
-  return "";
-}
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;

@@ -6,11 +6,16 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/unit_support.h"
+
 #include "hw/link_timing.h"
 #include "sim/core/errors.h"
 #include "sim/core/schema.h"
 
 namespace {
+
+using fl::test::input_error;
+using fl::test::TempDir;
 
 using fl::hw::PcieTiming;
 using fl::hw::Wire;
@@ -38,18 +43,6 @@ fl::config::PcieLink pcie(const Link& l) {
 PcieTiming timing(const Link& l) { return PcieTiming(pcie(l), "soc.pcie"); }
 
 // The message of the fl::InputError `f` throws; fails the test if it throws nothing else.
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const fl::InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected fl::InputError, got another exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected fl::InputError, nothing was thrown";
-  return "";
-}
 
 void expect_wire(const Wire& w, uint64_t bytes, uint64_t packets) {
   EXPECT_EQ(w.bytes, bytes);

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "tests/support/unit_support.h"
 #include <nlohmann/json.hpp>
 
 #include "sim/core/errors.h"
@@ -23,6 +25,9 @@
 #include "sim/core/stats.h"
 
 namespace {
+
+using fl::test::input_error;
+using fl::test::TempDir;
 
 namespace fs = std::filesystem;
 using fl::stats::Counter;
@@ -32,37 +37,6 @@ using fl::stats::Histogram;
 using fl::stats::Named;
 using fl::stats::Value;
 
-// A fresh directory under the system temp directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() / ("faultline-unit-output-" + std::to_string(::getpid()) +
-                                         "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  // Names of the entries of the directory, sorted.
-  std::vector<std::string> entries() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path_)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -72,18 +46,6 @@ std::string read_file(const std::string& path) {
 }
 
 // The message of the fl::InputError `f` throws; fails the test if it throws nothing else.
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const fl::InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected fl::InputError, got another exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected fl::InputError, nothing was thrown";
-  return "";
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;

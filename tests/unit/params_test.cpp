@@ -11,11 +11,16 @@
 #include <google/protobuf/descriptor.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/unit_support.h"
+
 #include "sim/core/errors.h"
 #include "sim/core/params.h"
 #include "sim/core/schema.h"
 
 namespace {
+
+using fl::test::input_error;
+using fl::test::TempDir;
 
 namespace params = fl::params;
 using google::protobuf::Descriptor;
@@ -51,17 +56,6 @@ std::vector<SchemaField> parameter_fields() {
   return out;
 }
 
-bool is_numeric(const FieldDescriptor* f) {
-  switch (f->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_INT32:
-    case FieldDescriptor::CPPTYPE_INT64:
-    case FieldDescriptor::CPPTYPE_UINT32:
-    case FieldDescriptor::CPPTYPE_UINT64:
-    case FieldDescriptor::CPPTYPE_DOUBLE:
-    case FieldDescriptor::CPPTYPE_FLOAT: return true;
-    default: return false;
-  }
-}
 
 double default_as_double(const FieldDescriptor* f) {
   switch (f->cpp_type()) {
@@ -86,18 +80,6 @@ const params::Param& param(const std::string& key) {
 }
 
 // The message of the fl::InputError `f` throws; fails the test if it throws nothing else.
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const fl::InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected fl::InputError, got another exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected fl::InputError, nothing was thrown";
-  return "";
-}
 
 // Expects set_from_string to reject `text` for `key` with a message naming where it came
 // from, the text and the key.
@@ -151,7 +133,7 @@ TEST(Params, SourceNamesItsKind) {
 
 TEST(Params, NumericDefaultsLieWithinTheirRange) {
   for (const SchemaField& sf : parameter_fields()) {
-    if (!is_numeric(sf.field)) continue;
+    if (!params::is_numeric(sf.field)) continue;
     const auto& spec = sf.field->options().GetExtension(fl::config::param);
     SCOPED_TRACE(sf.key);
     if (spec.has_min() && spec.has_max()) {
