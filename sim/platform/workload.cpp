@@ -129,8 +129,7 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
       }
       case wl::Op::kLaunch: {
         const auto& l = op.launch();
-        const auto [bytes, svm] = region(l.range());
-        (void)svm;
+        const uint64_t bytes = region(l.range()).first;
         const hw::KernelSpec s = kernel_spec(l, 0, bytes, cfg.soc().gpu().cu(), launches++);
         if (kernels.count(s.name) != 0) fail("a kernel named '" + s.name + "' was already launched");
         kernels.insert(s.name);
@@ -186,7 +185,7 @@ void WorkloadRunner::run() {
     for (int i = 0; i < w_.msg.op_size(); ++i) {
       current_ = static_cast<size_t>(i);
       try {
-        exec(w_.msg.op(i), current_);
+        exec(w_.msg.op(i));
       } catch (const InputError& e) {
         throw InputError(w_.where(current_) + ": " + e.what());
       }
@@ -198,8 +197,7 @@ void WorkloadRunner::run() {
   });
 }
 
-void WorkloadRunner::exec(const wl::Op& op, size_t index) {
-  (void)index;
+void WorkloadRunner::exec(const wl::Op& op) {
   auto& svm = driver_.svm();
   switch (op.kind_case()) {
     case wl::Op::kMmap: {

@@ -54,7 +54,7 @@ class WorkloadRunner : public sc_core::sc_module {
     bool svm;
   };
   void run();
-  void exec(const wl::Op& op, size_t index);
+  void exec(const wl::Op& op);
 
   const Workload& w_;
   const config::Config& cfg_;
