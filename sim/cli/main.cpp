@@ -2,6 +2,7 @@
 //
 // Commands are a table (name, summary, options, action) so that more can be added without
 // touching the dispatcher. Boost.Program_options parses each command's options.
+#include <charconv>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
@@ -46,7 +47,16 @@ int cmd_run(const po::variables_map& vm) {
   if (vm.count("set")) o.sets = vm["set"].as<std::vector<std::string>>();
   if (vm.count("workload")) o.workload_path = vm["workload"].as<std::string>();
   if (vm.count("out")) o.out_dir = vm["out"].as<std::string>();
-  if (vm.count("seed")) o.seed = vm["seed"].as<uint64_t>();
+  if (vm.count("seed")) {
+    // Parsed strictly: Boost's conversion would turn "-1" into 2^64 - 1.
+    const std::string s = vm["seed"].as<std::string>();
+    uint64_t seed = 0;
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), seed);
+    if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) {
+      throw fl::InputError("--seed " + s + ": expected a non-negative integer below 2^64");
+    }
+    o.seed = seed;
+  }
   o.quiet = vm.count("quiet") > 0;
   return fl::platform::run_simulation(o, std::cout, std::cerr);
 }
@@ -97,7 +107,7 @@ const std::vector<Command>& commands() {
               "workload file (default: the built-in stream workload, traces/workloads/stream.textproto)")
              ("out", po::value<std::string>()->value_name("DIR"),
               "write stats.json, stats.txt and config.resolved.textproto to DIR")
-             ("seed", po::value<uint64_t>()->value_name("N"), "seed of every random choice (sets sim.seed)")
+             ("seed", po::value<std::string>()->value_name("N"), "seed of every random choice (sets sim.seed)")
              ("quiet", "do not print the summary");
        },
        cmd_run},

@@ -61,7 +61,11 @@ void load_file(const std::string& path, std::vector<std::string>& chain, config:
     if (parsed.base().empty()) throw InputError(path + ": base is empty");
     const fs::path base = fs::path(path).parent_path() / parsed.base();
     chain.push_back(canonical);
-    load_file(base.string(), chain, out, origin, files);
+    try {
+      load_file(base.string(), chain, out, origin, files);
+    } catch (const InputError& e) {
+      throw InputError(std::string(e.what()) + " (the base of " + path + ")");
+    }
     chain.pop_back();
   }
   record_file_params(parsed, tree, path, origin);

@@ -40,7 +40,7 @@ std::string Workload::where(size_t i) const {
 
 Workload load_workload(const std::string& path) {
   Workload w;
-  w.source = path.empty() ? "built-in workload" : path;
+  w.source = path.empty() ? "built-in workload traces/workloads/stream.textproto" : path;
   const std::string text = path.empty() ? builtin_workload_text() : read_text_file(path, "workload file");
   google::protobuf::TextFormat::ParseInfoTree tree;
   parse_textproto(text, w.source, &w.msg, &tree);

@@ -94,6 +94,23 @@ TEST(Cli, ConfigOutOfRangeNamesFileLineAndRange) {
   EXPECT_NE(r.err.find("[1, 5]"), std::string::npos) << r.err;
 }
 
+TEST(Cli, MalformedSeedIsBadInput) {
+  for (const char* s : {"-1", "12x", ""}) {
+    const RunResult r = run_faultline({"run", "--quiet", "--seed", s});
+    EXPECT_EQ(r.status, 2) << s;
+    EXPECT_NE(r.err.find("--seed"), std::string::npos) << r.err;
+  }
+}
+
+TEST(Cli, MissingBaseNamesTheFileThatExtendsIt) {
+  const std::string d = temp_dir("cli");
+  const std::string cfg = write_file(d, "child.textproto", "base: \"missing.textproto\"\n");
+  const RunResult r = run_faultline({"run", "--config", cfg});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("missing.textproto"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the base of " + cfg), std::string::npos) << r.err;
+}
+
 TEST(Cli, MissingConfigFileIsBadInput) {
   const RunResult r = run_faultline({"run", "--config", "/nonexistent/x.textproto"});
   EXPECT_EQ(r.status, 2);
