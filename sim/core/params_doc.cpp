@@ -11,8 +11,10 @@ namespace {
 std::string md_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '|') out += "\\|";
-    else out += c;
+    if (c == '|' || c == '*') {
+      out += '\\';
+    }
+    out += c;
   }
   return out;
 }
