@@ -1,5 +1,8 @@
 #include "driver-model/driver.h"
 
+#include <algorithm>
+
+#include "hw/gpu_regs.h"
 #include "iommu/iommu.h"
 #include "sim/core/errors.h"
 
@@ -48,16 +51,66 @@ Driver::Driver(sc_core::sc_module_name name, const config::Driver& cfg, const Pl
       vram_alloc_("VRAM", 0, p.vram.capacity()),
       layout_(lay_out(cfg, p, host_alloc_, vram_alloc_)),
       sdma_("sdma", cfg.sdma(), p.sdma, p.host_mem, layout_.fence),
-      vm_("vm", cfg.vm(), sdma_, vram_alloc_, p.vram, p.walker, kVmid),
+      vm_("vm", cfg.vm(), sdma_, vram_alloc_, p.vram, host_alloc_, p.host_mem, kVmid),
       migrate_("migrate", cfg.migrate(), sdma_, layout_.gart_table),
       svm_("svm", cfg.svm(), vm_, migrate_, host_alloc_, vram_alloc_, p.apu, kPasid, trace),
       irq_("irq", cfg.irq(), p.cpu, p.host_mem,
            IrqHandler::Rings{layout_.ih_ring, p.ih.ring_bytes(0), layout_.ih_wptr_wb,
                              layout_.ih1_ring, p.ih.ring_bytes(1)},
-           sdma_, svm_, trace) {
+           sdma_, svm_, trace),
+      kill_queues_(p.kill_queues) {
   p.ih.program(layout_.ih_ring, layout_.ih_wptr_wb, layout_.ih1_ring, iommu::kMsiBase, kMsiVector);
+  // gfxhub_v1_0_setup_vmid_config + kfd_set_pasid_vmid_mapping for the process's VMID.
+  namespace regs = hw::regs;
+  uint32_t cntl = regs::kVmCntlEnable | (3u << regs::kVmCntlDepthShift);
+  if (!cfg.vm().noretry()) cntl |= regs::kVmCntlRetryFault;
+  p.utcl2.write_register(regs::kVmContextCntl + 4 * kVmid, cntl);
+  const uint64_t root = vm_.root_pde();
+  p.utcl2.write_register(regs::kVmContextPtBaseLo + 8 * kVmid, static_cast<uint32_t>(root));
+  p.utcl2.write_register(regs::kVmContextPtBaseHi + 8 * kVmid, static_cast<uint32_t>(root >> 32));
+  p.utcl2.write_register(regs::kAtcVmidPasidMapping + 4 * kVmid, regs::kAtcPasidValid | kPasid);
+  irq_.set_vm_fault_handler([this, kill_ns = cfg.vm().vm_fault_kill_ns()](const RetryFault& f) {
+    ++vm_faults_;
+    // kfd_int_process: the process is dead; evict its queues from a worker.
+    sc_core::sc_spawn_options opts;
+    sc_core::sc_spawn(
+        [this, f, kill_ns] {
+          DriverThread t(cpu_, hw::WorkClass::kWorker);
+          t.compute_ns(kill_ns);
+          ++queues_killed_;
+          if (kill_queues_) kill_queues_(f.vmid);
+          t.release();
+        },
+        sc_core::sc_gen_unique_name("vm_fault_kill"), &opts);
+  });
   p.intc.connect(kMsiVector, [this](uint32_t) { irq_.on_msi(); });
   p.sdma.program_ring(layout_.sdma_ring, static_cast<uint32_t>(kSdmaRingBytes));
+}
+
+uint64_t Driver::map_vram_bo(DriverThread& t, uint64_t bytes, uint64_t contiguous_bytes,
+                            std::optional<uint64_t> va) {
+  bytes = (bytes + 4095) / 4096 * 4096;
+  const uint64_t chunk = std::min(contiguous_bytes, bytes);
+  const uint64_t chunks = (bytes + chunk - 1) / chunk;
+  const auto base = vram_alloc_.alloc(chunks * chunk, chunk);
+  if (!base) {
+    throw InputError("a VRAM buffer of " + std::to_string(bytes) + " bytes exceeds free VRAM (" +
+                     std::to_string(vram_alloc_.capacity() - vram_alloc_.used_bytes()) +
+                     " bytes left of soc.gpu.vram.capacity_bytes)");
+  }
+  const uint64_t start = svm_.reserve_va(bytes, chunk, va);
+  // Chunk i of the BO sits at physical chunk (chunks - 1 - i): neighbours in VA are never
+  // neighbours in VRAM, so no fragment can span two chunks.
+  std::vector<GpuVm::Run> runs;
+  runs.reserve(chunks);
+  for (uint64_t i = 0; i < chunks; ++i) {
+    const uint64_t len = std::min(chunk, bytes - i * chunk);
+    runs.push_back(GpuVm::Run{start + i * chunk, len / 4096, *base + (chunks - 1 - i) * chunk, false});
+  }
+  ++bos_;
+  vm_.map(t, runs, /*writeable=*/true);
+  vm_.flush_tlb(t, TlbFlush::kLegacy);
+  return start;
 }
 
 }  // namespace fl::driver

@@ -4,12 +4,19 @@
 // driver.irq) and performs the driver's start-up, untimed: host memory for the IH ring, its
 // WPTR write-back, IH1, the copy-engine ring and the fence; VRAM for the page-table root and
 // the GART window; then programs the IH (rings, write-back, MSI), the copy engine's ring, the
-// walkers' page-table base for the process's VMID, and registers the interrupt handler
-// for the IH's MSI vector. The process has PASID 0x8000 (the first amdgpu_pasid_alloc
-// value) and VMID 8 (the first KFD VMID on gfx9).
+// process VMID's context in the VM L2 block (VM_CONTEXTn_CNTL with retry faults unless
+// driver.vm.noretry, the page-table base, the PASID mapping), and registers the interrupt
+// handler for the IH's MSI vector. The process has PASID 0x8000 (the first
+// amdgpu_pasid_alloc value) and VMID 8 (the first KFD VMID on gfx9).
+// A no-retry VM fault (the VMID's context without retry) is fatal for the process: a
+// worker (kfd_signal_vm_fault_event, kfd_dqm_evict_pasid) kills its queues
+// vm_fault_kill_ns after the interrupt is handled. Device memory (map_vram_bo) is a VRAM
+// BO mapped on the GPU at once.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <systemc>
 
 #include "driver-model/gpu_vm.h"
@@ -23,7 +30,7 @@
 #include "hw/host_intc.h"
 #include "hw/interrupt_handler.h"
 #include "hw/sparse_memory.h"
-#include "mmu/page_walker.h"
+#include "mmu/utcl2.h"
 #include "sim/core/fault_trace.h"
 #include "sim/core/schema.h"
 
@@ -35,10 +42,12 @@ struct Platform {
   hw::HostIntc& intc;
   hw::InterruptHandler& ih;
   hw::CopyEngine& sdma;
-  mmu::PageWalker& walker;
+  mmu::Utcl2& utcl2;  // VM L2 block: context registers (programmed at start-up)
   hw::SparseMemory& host_mem;
   hw::SparseMemory& vram;
   bool apu;  // GPU and CPU share memory behind an on-die link (is_app_apu)
+  // Evicts (kills) every queue of a VMID: the command processor's unmap for a dead process.
+  std::function<void(uint8_t vmid)> kill_queues;
 };
 
 class Driver : public sc_core::sc_module {
@@ -52,6 +61,13 @@ class Driver : public sc_core::sc_module {
          FaultTrace* trace);
 
   Svm& svm() { return svm_; }
+  GpuVm& vm() { return vm_; }
+  // Allocates a VRAM BO of `bytes` backed by chunks of `contiguous_bytes` (not physically
+  // adjacent to each other), maps it at a VA aligned to the chunk size (or at `va`), and
+  // flushes the TLB. Returns the VA.
+  uint64_t map_vram_bo(DriverThread& t, uint64_t bytes, uint64_t contiguous_bytes,
+                       std::optional<uint64_t> va);
+  uint64_t vm_faults() const { return vm_faults_.value(); }
   // No interrupt, fault or copy-engine job in progress.
   bool idle() const { return irq_.idle() && sdma_.idle(); }
   hw::HostCpu& cpu() { return cpu_; }
@@ -78,6 +94,12 @@ class Driver : public sc_core::sc_module {
   Migration migrate_;
   Svm svm_;
   IrqHandler irq_;
+  std::function<void(uint8_t)> kill_queues_;
+
+  stats::Group stats_;
+  stats::Counter vm_faults_{stats_, "vm_faults", "count", "No-retry (fatal) GPU VM faults handled"};
+  stats::Counter queues_killed_{stats_, "queue_kills", "count", "Processes whose queues were killed after a fatal VM fault"};
+  stats::Counter bos_{stats_, "vram_bos", "count", "VRAM buffer objects allocated and mapped"};
 };
 
 }  // namespace fl::driver

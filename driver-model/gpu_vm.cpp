@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 
 #include "hw/gpu_regs.h"
 #include "mmu/gpuvm_pte.h"
@@ -10,90 +11,64 @@
 
 namespace fl::driver {
 
-using mmu::Entry;
 using mmu::kPageBytes;
 
-namespace {
-
-int ctz64(uint64_t v) { return v == 0 ? 64 : __builtin_ctzll(v); }
-int floor_log2(uint64_t v) { return 63 - __builtin_clzll(v); }
-}  // namespace
-
 GpuVm::GpuVm(sc_core::sc_module_name name, const config::GpuVm& cfg, SdmaJobs& jobs,
-             PhysAllocator& vram_alloc, hw::SparseMemory& vram, mmu::PageWalker& walker,
-             uint8_t vmid)
-    : sc_module(name), cfg_(cfg), jobs_(jobs), vram_alloc_(vram_alloc), vram_(vram), vmid_(vmid) {
-  const auto root = vram_alloc_.alloc(mmu::kTableBytes, mmu::kTableBytes);
-  if (!root) throw InputError("soc.gpu.vram.capacity_bytes: no room for the page-table root");
-  root_ = *root;
-  vram_.fill(root_, 0, mmu::kTableBytes);
-  tables_[{mmu::kPdb2, 0}] = root_;
-  walker.set_root(vmid, root_, /*system=*/false);
+             PhysAllocator& vram_alloc, hw::SparseMemory& vram, PhysAllocator& host_alloc,
+             hw::SparseMemory& host_mem, uint8_t vmid)
+    : sc_module(name),
+      cfg_(cfg),
+      jobs_(jobs),
+      table_alloc_(cfg.page_table_location() == config::GpuVm::SYSTEM ? host_alloc : vram_alloc),
+      table_mem_(cfg.page_table_location() == config::GpuVm::SYSTEM ? host_mem : vram),
+      tables_in_system_(cfg.page_table_location() == config::GpuVm::SYSTEM),
+      vmid_(vmid),
+      builder_(tables_in_system_, cfg.max_fragment(), [this] { return alloc_table(); },
+               [this](uint64_t a) { table_alloc_.free(a, mmu::kTableBytes); }) {
+  allocated_seen_ = builder_.tables_allocated();
+  tables_allocated_ += allocated_seen_;
 }
 
-uint64_t GpuVm::table_for(DriverThread& t, uint64_t va, int level,
-                          std::vector<hw::SdmaPacket>& pkts) {
-  if (level == mmu::kPdb2) return root_;
-  const uint64_t key = va >> mmu::level_shift(level - 1);
-  const auto it = tables_.find({level, key});
-  if (it != tables_.end()) return it->second;
-  const uint64_t parent = table_for(t, va, level - 1, pkts);
-  t.compute_ns(cfg_.pt_alloc_ns());
-  const auto addr = vram_alloc_.alloc(mmu::kTableBytes, mmu::kTableBytes);
-  if (!addr) throw SimError("VRAM exhausted allocating a page table");
-  vram_.fill(*addr, 0, mmu::kTableBytes);
-  ++tables_allocated_;
-  tables_[{level, key}] = *addr;
-  Entry pde;
-  pde.valid = true;
-  pde.address = *addr;
-  const uint64_t v = pde.encode_pde();
-  std::vector<uint8_t> bytes(8);
-  std::memcpy(bytes.data(), &v, 8);
-  pkts.push_back(hw::SdmaPacket::write(parent + mmu::level_index(va, level - 1) * 8, false,
-                                       std::move(bytes)));
+uint64_t GpuVm::alloc_table() {
+  const auto addr = table_alloc_.alloc(mmu::kTableBytes, mmu::kTableBytes);
+  if (!addr) {
+    throw SimError(table_alloc_.what() + " exhausted allocating a page table (driver.vm.page_table_location)");
+  }
+  table_mem_.fill(*addr, 0, mmu::kTableBytes);
   return *addr;
 }
 
-void GpuVm::add_run(DriverThread& t, const Run& r, bool writeable,
-                    std::vector<hw::SdmaPacket>& pkts) {
-  uint64_t done = 0;
-  while (done < r.pages) {
-    const uint64_t cur_va = r.va + done * kPageBytes;
-    const uint64_t cur_pa = r.pa + done * kPageBytes;
-    // One packet per page table: up to the end of the 2 MiB the PTB covers.
-    const uint64_t span = mmu::level_span(mmu::kPdb0) / kPageBytes;
-    const uint64_t n = std::min(r.pages - done, span - (cur_va / kPageBytes) % span);
-    const uint64_t ptb = table_for(t, cur_va, mmu::kPtb, pkts);
-    const uint64_t pe = ptb + mmu::level_index(cur_va, mmu::kPtb) * 8;
-    Entry e;
-    e.valid = true;
-    e.readable = true;
-    e.writeable = writeable;
-    e.system = r.system;
-    e.snooped = r.system;
-    if (!r.system) {
-      // amdgpu_vm_update_range uses the largest fragment both addresses are aligned to
-      // and the run covers.
-      const int frag = std::min({ctz64(cur_va / kPageBytes), ctz64(cur_pa / kPageBytes),
-                                 floor_log2(n), 31});
-      e.fragment = static_cast<uint32_t>(frag);
-      pkts.push_back(hw::SdmaPacket::pte_pde(pe, cur_pa, e.encode_pte(), kPageBytes,
-                                             static_cast<uint32_t>(n)));
-    } else {
-      // System pages: the CPU writes each PTE value into the job.
-      t.compute_ns(cfg_.per_pte_ns() * static_cast<double>(n));
-      std::vector<uint8_t> bytes(n * 8);
-      for (uint64_t i = 0; i < n; ++i) {
-        e.address = cur_pa + i * kPageBytes;
-        const uint64_t v = e.encode_pte();
+void GpuVm::add_writes(DriverThread& t, const std::vector<mmu::PtWrite>& writes,
+                       std::vector<hw::SdmaPacket>& pkts) {
+  // amdgpu_bo_create per page table allocated while building these writes.
+  const uint64_t allocated = builder_.tables_allocated();
+  t.compute_ns(cfg_.pt_alloc_ns() * static_cast<double>(allocated - allocated_seen_));
+  tables_allocated_ += allocated - allocated_seen_;
+  allocated_seen_ = allocated;
+  for (const mmu::PtWrite& w : writes) {
+    const bool leaf_system = (w.value & mmu::pte::kValid) && (w.value & mmu::pte::kSystem) &&
+                             (w.level == mmu::kPtb || (w.value & mmu::pte::kPdePte));
+    if (w.count == 1 || w.incr == 0 || leaf_system) {
+      // Values written by the CPU into the job: PDEs, cleared PTEs, and PTEs of system
+      // pages (whose DMA addresses amdgpu_vm_cpu/sdma copy from the pages array).
+      if (leaf_system) t.compute_ns(cfg_.per_pte_ns() * static_cast<double>(w.count));
+      std::vector<uint8_t> bytes(w.count * 8);
+      for (uint64_t i = 0; i < w.count; ++i) {
+        const uint64_t v = w.value + i * w.incr;
         std::memcpy(bytes.data() + i * 8, &v, 8);
       }
-      pkts.push_back(hw::SdmaPacket::write(pe, false, std::move(bytes)));
+      pkts.push_back(hw::SdmaPacket::write(w.addr, w.system, std::move(bytes)));
+    } else {
+      // PTEPDE: the engine generates count entries of address + i * incr | flags.
+      hw::SdmaPacket p = hw::SdmaPacket::pte_pde(w.addr, w.value & mmu::pte::kAddrMask,
+                                                 w.value & ~mmu::pte::kAddrMask, w.incr,
+                                                 static_cast<uint32_t>(w.count));
+      p.dst_system = w.system;
+      pkts.push_back(std::move(p));
     }
-    ptes_ += n;
-    done += n;
   }
+  ptes_ += std::accumulate(writes.begin(), writes.end(), uint64_t{0},
+                           [](uint64_t n, const mmu::PtWrite& w) { return n + w.count; });
 }
 
 void GpuVm::map(DriverThread& t, const std::vector<Run>& runs, bool writeable) {
@@ -105,8 +80,17 @@ void GpuVm::map(DriverThread& t, const std::vector<Run>& runs, bool writeable) {
     // One amdgpu_vm_update_range per stretch of runs in the same domain.
     const bool system = runs[i].system;
     t.compute_ns(cfg_.update_ns());
+    std::vector<mmu::PtWrite> writes;
+    for (; i < runs.size() && runs[i].system == system; ++i) {
+      const Run& r = runs[i];
+      uint64_t flags = mmu::pte::kValid | mmu::pte::kReadable;
+      if (writeable) flags |= mmu::pte::kWriteable;
+      if (r.system) flags |= mmu::pte::kSystem | mmu::pte::kSnooped;
+      // amdgpu_vm_pte_fragment: "system pages are non continuously": no fragments.
+      builder_.map(r.va, r.pa, r.pages, flags, writes, r.system ? 0 : 31);
+    }
     std::vector<hw::SdmaPacket> pkts;
-    for (; i < runs.size() && runs[i].system == system; ++i) add_run(t, runs[i], writeable, pkts);
+    add_writes(t, writes, pkts);
     ++updates_;
     last_fence = jobs_.submit(t, std::move(pkts));
   }
@@ -114,13 +98,28 @@ void GpuVm::map(DriverThread& t, const std::vector<Run>& runs, bool writeable) {
   update_ns_.sample(static_cast<double>(now_ps() - start) / 1000.0);
 }
 
+void GpuVm::unmap(DriverThread& t, uint64_t va, uint64_t pages) {
+  const uint64_t start = now_ps();
+  t.compute_ns(cfg_.update_ns());
+  std::vector<mmu::PtWrite> writes;
+  builder_.unmap(va, pages, writes);
+  if (writes.empty()) return;
+  std::vector<hw::SdmaPacket> pkts;
+  add_writes(t, writes, pkts);
+  ++updates_;
+  jobs_.wait(t, jobs_.submit(t, std::move(pkts)));
+  update_ns_.sample(static_cast<double>(now_ps() - start) / 1000.0);
+}
+
 void GpuVm::flush_tlb(DriverThread& t, TlbFlush type) {
   ++flushes_;
   const uint64_t start = now_ps();
   t.compute_ns(cfg_.tlb_flush_ns());
+  // gmc_v9_0_get_invalidate_req: the VMID, the flush type, and every cache level.
   const uint32_t req = (1u << vmid_) |
                        (static_cast<uint32_t>(type) & hw::regs::kInvReqFlushTypeMask)
-                           << hw::regs::kInvReqFlushTypeShift;
+                           << hw::regs::kInvReqFlushTypeShift |
+                       hw::regs::kInvReqAllCaches;
   t.mmio_write(hw::regs::kVmInvalidateEng17Req, req);
   const uint64_t deadline = now_ps() + from_ns(cfg_.tlb_timeout_ns()).value();
   for (;;) {

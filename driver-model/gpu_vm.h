@@ -1,18 +1,21 @@
 // GPUVM page tables of one process's VM (amdgpu_vm.c, amdgpu_vm_pt.c, amdgpu_vm_sdma.c) and
 // the TLB flush (gmc_v9_0.c gmc_v9_0_flush_gpu_tlb, kfd_flush_tlb).
 //
-// Models: the 4-level tree (mmu/gpuvm_pte.h) in VRAM. The root is allocated at start-up
-// and given to the walkers as the VMID's page-table base. An update builds one copy-engine
-// job: WRITE packets for PDEs of newly allocated tables (pt_alloc_ns each, zero-filled),
-// PTEPDE packets for contiguous VRAM runs (PTEs generated on the engine, with the largest
-// fragment the alignment allows), WRITE packets carrying PTE values for system pages
-// (per_pte_ns each on the CPU); it costs update_ns, is submitted, and the caller waits for
-// its fence. The flush writes VM_INVALIDATE_ENG17_REQ for the VMID, then reads
+// Models: the 4-level tree (mmu/gpuvm_pte.h, laid out by mmu::PageTableBuilder) in VRAM
+// or system memory (page_table_location). The root is allocated at start-up; the driver
+// programs it as the VMID's page-table base. An update builds one copy-engine job: WRITE
+// packets for PDEs of newly allocated tables (pt_alloc_ns each, zero-filled), PTEPDE
+// packets for contiguous VRAM runs (PTEs generated on the engine, with the largest
+// fragment the alignment and max_fragment allow; 2 MiB and 1 GiB PDE-as-PTE pages where a
+// fragment covers a whole directory entry), WRITE packets carrying PTE values for system
+// pages (per_pte_ns each on the CPU); it costs update_ns, is submitted, and the caller waits
+// for its fence. The flush writes VM_INVALIDATE_ENG17_REQ for the VMID (all caches, as
+// gmc_v9_0_get_invalidate_req asks), then reads
 // VM_INVALIDATE_ENG17_ACK until the VMID's bit is set, busy-waiting tlb_poll_interval_ns
 // between reads (udelay(1)); a flush not acknowledged in tlb_timeout_ns is an error.
 // Abstracts away: the KIQ/MES firmware path for flushes (the register path is modelled),
 // the semaphore of MMHUB flushes, PT clearing by the copy engine (new tables are zeroed
-// functionally), huge-page PDE-as-PTE mappings, freeing page tables.
+// functionally), returning freed page tables' memory.
 #pragma once
 
 #include <map>
@@ -23,7 +26,7 @@
 #include "driver-model/memory_managers.h"
 #include "driver-model/sdma_jobs.h"
 #include "hw/sparse_memory.h"
-#include "mmu/page_walker.h"
+#include "mmu/page_table.h"
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
 
@@ -34,7 +37,8 @@ enum class TlbFlush : uint32_t { kLegacy = 0, kLightweight = 1, kHeavyweight = 2
 class GpuVm : public sc_core::sc_module {
  public:
   GpuVm(sc_core::sc_module_name name, const config::GpuVm& cfg, SdmaJobs& jobs,
-        PhysAllocator& vram_alloc, hw::SparseMemory& vram, mmu::PageWalker& walker, uint8_t vmid);
+        PhysAllocator& vram_alloc, hw::SparseMemory& vram, PhysAllocator& host_alloc,
+        hw::SparseMemory& host_mem, uint8_t vmid);
 
   // A run of pages contiguous in VA and in physical memory.
   struct Run {
@@ -47,26 +51,28 @@ class GpuVm : public sc_core::sc_module {
   // same memory domain (svm_range_map_to_gpu calls amdgpu_vm_update_range per domain
   // segment), then waits for the last job's fence.
   void map(DriverThread& t, const std::vector<Run>& runs, bool writeable);
+  // Clears the PTEs of [va, va + pages * 4 KiB) (one job, fence waited for).
+  void unmap(DriverThread& t, uint64_t va, uint64_t pages);
   void flush_tlb(DriverThread& t, TlbFlush type);
 
   uint8_t vmid() const { return vmid_; }
-  uint64_t root() const { return root_; }
+  // The page-table base register value (root address with the PDE's VALID/SYSTEM bits).
+  uint64_t root_pde() const { return builder_.root_pde(); }
 
  private:
-  // VRAM address of the page table of `level` covering `va`, creating missing tables
-  // (and queueing the PDE writes that link them) along the way.
-  uint64_t table_for(DriverThread& t, uint64_t va, int level, std::vector<hw::SdmaPacket>& pkts);
-  // Packets writing the PTEs of one run (and PDEs of tables it needs).
-  void add_run(DriverThread& t, const Run& r, bool writeable, std::vector<hw::SdmaPacket>& pkts);
+  // Packets for the builder's writes; CPU time for tables it allocated meanwhile.
+  void add_writes(DriverThread& t, const std::vector<mmu::PtWrite>& writes,
+                  std::vector<hw::SdmaPacket>& pkts);
+  uint64_t alloc_table();
 
   config::GpuVm cfg_;
   SdmaJobs& jobs_;
-  PhysAllocator& vram_alloc_;
-  hw::SparseMemory& vram_;
+  PhysAllocator& table_alloc_;
+  hw::SparseMemory& table_mem_;
+  bool tables_in_system_;
   uint8_t vmid_;
-  uint64_t root_ = 0;
-  // (level, va >> level span of the level above) -> table address
-  std::map<std::pair<int, uint64_t>, uint64_t> tables_;
+  mmu::PageTableBuilder builder_;
+  uint64_t allocated_seen_ = 0;
 
   stats::Group stats_;
   stats::Counter updates_{stats_, "updates", "count", "Page-table updates (each one copy-engine job)"};

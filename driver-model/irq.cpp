@@ -149,8 +149,19 @@ void IrqHandler::dispatch_ih0(DriverThread& t, const IhEntry& e, uint64_t report
   }
   if (is_vm_fault(e)) {
     if (!mmu::fault_retry(e.src_data)) {
-      throw SimError("GPUVM no-retry fault at " + hex(mmu::fault_address(e.src_data)) +
-                     " (fatal VM faults are not modelled yet)");
+      // gmc_v9_0_process_interrupt logs it; KFD treats it as fatal for the process.
+      ++vm_faults_;
+      RetryFault f;
+      f.pasid = e.pasid;
+      f.vmid = e.vmid;
+      f.page_addr = mmu::fault_address(e.src_data);
+      f.write = mmu::fault_write(e.src_data);
+      f.timestamp = e.timestamp;
+      if (!vm_fault_) {
+        throw SimError("GPUVM no-retry fault at " + hex(f.page_addr) + " and no handler for it");
+      }
+      vm_fault_(f);
+      return;
     }
     ++retry_faults_;
     if (filter_.filter(mmu::fault_address(e.src_data), e.pasid, e.timestamp, ih0_processed_ts_)) {

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <systemc>
 
 #include "driver-model/driver_thread.h"
@@ -65,6 +66,8 @@ class IrqHandler : public sc_core::sc_module {
 
   // The host interrupt controller calls this when the IH's MSI arrives.
   void on_msi();
+  // Called (in interrupt context) for each no-retry GPUVM fault found on IH0.
+  void set_vm_fault_handler(std::function<void(const RetryFault&)> fn) { vm_fault_ = std::move(fn); }
 
   // No interrupt pending or being handled and no worker with work.
   bool idle() const;
@@ -107,6 +110,7 @@ class IrqHandler : public sc_core::sc_module {
   Rings rings_;
   SdmaJobs& jobs_;
   FaultHandler& faults_;
+  std::function<void(const RetryFault&)> vm_fault_;
   FaultTrace* trace_;
   FaultFilter filter_;
 
@@ -135,6 +139,7 @@ class IrqHandler : public sc_core::sc_module {
   stats::Counter passes_{stats_, "passes", "count", "Passes of amdgpu_ih_process over IH0 (each ends with an RPTR write)"};
   stats::Counter ih1_entries_{stats_, "ih1_entries", "count", "IH1 entries handled"};
   stats::Counter self_interrupts_{stats_, "self_interrupts", "count", "IH self-interrupts announcing IH1 entries"};
+  stats::Counter vm_faults_{stats_, "vm_faults", "count", "No-retry GPUVM fault entries (fatal for the process)"};
   stats::Counter retry_faults_{stats_, "retry_faults", "count", "Retry-fault entries seen (IH0 and IH1)"};
   stats::Counter filtered_{stats_, "filtered", "count", "Retry faults dropped by the fault filter"};
   stats::Counter delegated_{stats_, "delegated", "count", "Retry faults copied from IH0 to ih_soft"};

@@ -46,18 +46,41 @@ SvmRange* Svm::find_range(uint64_t va) {
   return va < it->second.end ? &it->second : nullptr;
 }
 
+uint64_t Svm::reserve_va(uint64_t bytes, uint64_t align, std::optional<uint64_t> va) {
+  bytes = align_up(bytes, kPageBytes);
+  uint64_t start;
+  if (va) {
+    start = *va;
+    if (start % align != 0) {
+      throw InputError("address " + hex(start) + " is not aligned to " + std::to_string(align) + " bytes");
+    }
+    check_free(start, bytes);
+  } else {
+    start = align_up(next_va_, align);
+  }
+  next_va_ = std::max(next_va_, align_up(start + bytes, k2M) + k2M);
+  device_vas_[start] = start + bytes;
+  return start;
+}
+
+void Svm::check_free(uint64_t start, uint64_t bytes) const {
+  const auto overlap = [&](uint64_t s, uint64_t e) {
+    if (start < e && s < start + bytes) {
+      throw InputError("[" + hex(start) + ", " + hex(start + bytes) + ") overlaps an earlier mapping [" +
+                       hex(s) + ", " + hex(e) + ")");
+    }
+  };
+  for (const auto& [s, v] : vmas_) overlap(s, v.end);
+  for (const auto& [s, e] : device_vas_) overlap(s, e);
+}
+
 uint64_t Svm::mmap(uint64_t bytes, std::optional<uint64_t> va) {
   bytes = align_up(bytes, kPageBytes);
   uint64_t start;
   if (va) {
     start = *va;
     if (start % kPageBytes != 0) throw InputError("mmap address " + hex(start) + " is not page aligned");
-    for (const auto& [s, v] : vmas_) {
-      if (start < v.end && s < start + bytes) {
-        throw InputError("mmap [" + hex(start) + ", " + hex(start + bytes) +
-                         ") overlaps an earlier mapping [" + hex(s) + ", " + hex(v.end) + ")");
-      }
-    }
+    check_free(start, bytes);
   } else {
     start = next_va_;
   }

@@ -64,6 +64,9 @@ class Svm : public sc_core::sc_module, public FaultHandler {
 
   // mmap of anonymous memory, resident in system memory. Returns the address.
   uint64_t mmap(uint64_t bytes, std::optional<uint64_t> va);
+  // Reserves VA for a device-memory BO (no host backing, no VMA): at `va`, or at the next
+  // free address aligned to `align`. Overlaps with mappings are errors.
+  uint64_t reserve_va(uint64_t bytes, uint64_t align, std::optional<uint64_t> va);
   // Registers [va, va + bytes) (inside one mapping) as an SVM range (SET_ATTR).
   void register_range(uint64_t va, uint64_t bytes, wl::Location preferred,
                       std::optional<uint32_t> granularity);
@@ -78,6 +81,7 @@ class Svm : public sc_core::sc_module, public FaultHandler {
 
  private:
   const Vma* find_vma(uint64_t va) const;
+  void check_free(uint64_t start, uint64_t bytes) const;
   SvmRange* find_range(uint64_t va);
   SvmRange& create_unregistered(uint64_t va, const Vma& vma);
   wl::Location best_location(const SvmRange& r) const;
@@ -97,6 +101,7 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   uint16_t pasid_;
   FaultTrace* trace_;
   std::map<uint64_t, Vma> vmas_;         // by start
+  std::map<uint64_t, uint64_t> device_vas_;  // device-memory BOs: start -> end
   std::map<uint64_t, SvmRange> ranges_;  // by start
   uint64_t next_va_ = 0x7f0000000000ULL;
 

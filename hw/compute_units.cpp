@@ -22,17 +22,19 @@ struct AccessExt : tlm::tlm_extension<AccessExt> {
 }  // namespace
 
 ComputeUnits::ComputeUnits(sc_core::sc_module_name name, const config::ComputeUnits& cfg,
-                           const Clock& clock, uint64_t seed, FaultTrace* trace)
+                           const Clock& clock, uint64_t seed, FaultTrace* trace, mmu::Utcl1& utcl1)
     : sc_module(name),
-      tr_out("tr_out", [this](Payload& gp) { on_translation(gp); }),
       mem_out("mem_out", [this](Payload& gp) { on_data(gp); }),
       cfg_(cfg),
+      utcl1_(utcl1),
       clock_(clock),
       seed_(seed),
       trace_(trace),
       issue_interval_(clock.cycles(cfg.issue_interval_cycles())),
       retry_interval_(clock.cycles(cfg.retry_interval_cycles())),
-      queue_("queue") {}
+      queue_("queue") {
+  utcl1_.set_responder([this](Payload& gp, const sc_core::sc_time& delay) { on_translation(gp, delay); });
+}
 
 std::string ComputeUnits::check_launch(const config::ComputeUnits& cfg_, const KernelSpec& s) {
   if (s.cus == 0 || s.cus > cfg_.count()) {
@@ -48,10 +50,22 @@ std::string ComputeUnits::check_launch(const config::ComputeUnits& cfg_, const K
            std::to_string(cfg_.max_outstanding_per_wave()) +
            " (soc.gpu.cu.max_outstanding_per_wave)";
   }
+  if (s.pattern == wl::POINTER_CHASE) {
+    if (s.outstanding_per_wave != 1) {
+      return "POINTER_CHASE makes each access depend on the last: outstanding_per_wave must be 1";
+    }
+    if (s.stride_bytes == 0 || s.footprint_bytes / s.stride_bytes == 0) {
+      return "POINTER_CHASE needs footprint_bytes of at least one stride_bytes";
+    }
+    if (s.footprint_bytes / s.stride_bytes > kMaxChaseSlots) {
+      return "POINTER_CHASE visits at most " + std::to_string(kMaxChaseSlots) +
+             " slots (footprint_bytes / stride_bytes)";
+    }
+  }
   return "";
 }
 
-void ComputeUnits::launch(const KernelSpec& spec, std::function<void()> done) {
+void ComputeUnits::launch(const KernelSpec& spec, std::function<void(KernelEnd)> done) {
   ++launched_;
   auto k = std::make_unique<Kernel>();
   k->spec = spec;
@@ -62,11 +76,26 @@ void ComputeUnits::launch(const KernelSpec& spec, std::function<void()> done) {
   for (uint32_t i = 0; i < waves; ++i) {
     k->waves.push_back(Wave{k.get(), i, Rng(seed_, stream | i)});
   }
+  if (spec.pattern == wl::POINTER_CHASE) {
+    // Sattolo's algorithm: a uniformly random permutation that is a single cycle, so a
+    // chase visits every slot once before it repeats.
+    const uint64_t n = spec.footprint_bytes / spec.stride_bytes;
+    k->chase_next.resize(n);
+    std::vector<uint32_t> order(n);
+    for (uint64_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
+    Rng rng(seed_, stream | 0xffffffffULL);
+    for (uint64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(i)]);
+    for (uint64_t i = 0; i < n; ++i) k->chase_next[order[i]] = order[(i + 1) % n];
+    for (Wave& w : k->waves) w.chase_slot = order[(uint64_t{w.index} * n / waves) % n];
+  }
   waves_ += waves;
   Kernel* kp = k.get();
   kernels_.push_back(std::move(k));
   if (spec.accesses_per_wave == 0) {
-    queue_.schedule(sc_core::SC_ZERO_TIME, [kp] { kp->done(); });
+    queue_.schedule(sc_core::SC_ZERO_TIME, [kp] {
+      kp->ended = true;
+      kp->done(KernelEnd::kCompleted);
+    });
     return;
   }
   for (Wave& w : kp->waves) pump(w);
@@ -74,7 +103,8 @@ void ComputeUnits::launch(const KernelSpec& spec, std::function<void()> done) {
 
 void ComputeUnits::pump(Wave& w) {
   const KernelSpec& s = w.kernel->spec;
-  if (w.pump_scheduled || w.issued == s.accesses_per_wave || w.outstanding >= s.outstanding_per_wave) {
+  if (w.pump_scheduled || w.halted || w.kernel->killed || w.issued == s.accesses_per_wave ||
+      w.outstanding >= s.outstanding_per_wave) {
     return;
   }
   const uint64_t now = now_ps();
@@ -97,6 +127,11 @@ uint64_t ComputeUnits::next_offset(Wave& w) {
   switch (s.pattern) {
     case wl::STRIDED: return (i * s.stride_bytes) % s.footprint_bytes;
     case wl::RANDOM: return w.rng.below(s.footprint_bytes / s.access_bytes) * s.access_bytes;
+    case wl::POINTER_CHASE: {
+      const uint64_t slot = w.chase_slot;
+      w.chase_slot = w.kernel->chase_next[slot];
+      return slot * s.stride_bytes;
+    }
     case wl::SEQUENTIAL:
     default: return (i * s.access_bytes) % s.footprint_bytes;
   }
@@ -108,6 +143,7 @@ void ComputeUnits::issue(Wave& w) {
   const bool write = s.write_fraction > 0 && w.rng.unit() < s.write_fraction;
   ++w.issued;
   ++w.outstanding;
+  ++w.kernel->in_flight;
   ++in_flight_;
 
   Txn& t = pool_.acquire();
@@ -119,7 +155,6 @@ void ComputeUnits::issue(Wave& w) {
   a.issue_ps = now_ps();
   auto& tr = t.ensure<mmu::TranslationExt>();
   tr.vmid = s.vmid;
-  tr.pasid = s.pasid;
   tr.write = write;
   translate(t);
 }
@@ -127,17 +162,23 @@ void ComputeUnits::issue(Wave& w) {
 void ComputeUnits::translate(Payload& gp) {
   Txn& t = static_cast<Txn&>(gp);
   AccessExt& a = t.ensure<AccessExt>();
+  Wave& w = *static_cast<Wave*>(a.wave);
+  if (w.kernel->killed) {
+    ++dropped_;
+    retire(t, w);
+    return;
+  }
   t.setup_timing_only(tlm::TLM_IGNORE_COMMAND, a.va, 0);
   t.ensure<mmu::TranslationExt>().reset_response();
   a.attempt_ps = now_ps();
-  tr_out.send(t);
+  utcl1_.translate(w.index / w.kernel->spec.waves_per_cu, t);
 }
 
-void ComputeUnits::on_translation(Payload& gp) {
+void ComputeUnits::on_translation(Payload& gp, const sc_core::sc_time& delay) {
   Txn& t = static_cast<Txn&>(gp);
   AccessExt& a = t.ensure<AccessExt>();
   const auto& tr = t.ensure<mmu::TranslationExt>();
-  const Wave& w = *static_cast<Wave*>(a.wave);
+  Wave& w = *static_cast<Wave*>(a.wave);
   if (tr.status == mmu::TranslationExt::Status::kRetry) {
     ++nacks_;
     if (a.nacks++ == 0) {
@@ -145,10 +186,17 @@ void ComputeUnits::on_translation(Payload& gp) {
       a.first_detect_ps = tr.fault_detect_ps;
       a.first_report = tr.fault_report;
     }
-    queue_.schedule(retry_interval_, [this, &t] { translate(t); });
+    queue_.schedule(delay + retry_interval_, [this, &t] { translate(t); });
     return;
   }
-  translation_ns_.sample(static_cast<double>(now_ps() - a.attempt_ps) / 1000.0);
+  if (tr.status == mmu::TranslationExt::Status::kFault) {
+    // A memory violation without retry: the wave halts; the driver kills the queue.
+    ++fatal_;
+    w.halted = true;
+    retire(t, w);
+    return;
+  }
+  translation_ns_.sample(static_cast<double>(now_ps() + delay.value() - a.attempt_ps) / 1000.0);
   if (a.nacks > 0 && trace_ != nullptr) {
     trace_->access_resolved(w.kernel->spec.pasid, a.va, ps(a.first_detect_ps), a.first_report, a.nacks);
   }
@@ -157,7 +205,7 @@ void ComputeUnits::on_translation(Payload& gp) {
   t.setup_timing_only(a.write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND, pa,
                       w.kernel->spec.access_bytes);
   t.ext().system = system;
-  mem_out.send(t);
+  mem_out.send(t, delay);
 }
 
 void ComputeUnits::on_data(Payload& gp) {
@@ -167,16 +215,36 @@ void ComputeUnits::on_data(Payload& gp) {
   ++completed_;
   (a.write ? writes_ : reads_) += 1;
   access_ns_.sample(static_cast<double>(now_ps() - a.issue_ps) / 1000.0);
-  t.release();
+  retire(t, w);
+}
+
+void ComputeUnits::retire(Payload& gp, Wave& w) {
+  gp.release();
   --in_flight_;
   --w.outstanding;
   ++w.done;
   Kernel& k = *w.kernel;
-  if (w.done == k.spec.accesses_per_wave) {
-    if (++k.waves_done == k.waves.size()) k.done();
-    return;
+  --k.in_flight;
+  if (w.done == k.spec.accesses_per_wave && !w.halted) ++k.waves_done;
+  if (w.done != k.spec.accesses_per_wave) pump(w);
+  maybe_end(k);
+}
+
+void ComputeUnits::maybe_end(Kernel& k) {
+  if (k.ended) return;
+  if (k.killed ? k.in_flight == 0 : k.waves_done == k.waves.size()) {
+    k.ended = true;
+    k.done(k.killed ? KernelEnd::kKilled : KernelEnd::kCompleted);
   }
-  pump(w);
+}
+
+void ComputeUnits::kill(uint8_t vmid) {
+  for (const auto& k : kernels_) {
+    if (k->ended || k->killed || k->spec.vmid != vmid) continue;
+    k->killed = true;
+    ++killed_;
+    maybe_end(*k);
+  }
 }
 
 }  // namespace fl::hw

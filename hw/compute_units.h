@@ -3,15 +3,20 @@
 // Models: a launched kernel has cus x waves_per_cu waves, all starting at launch. Each wave
 // issues accesses from its pattern (sequential grid-stride, strided, or uniform random
 // over the footprint, seeded per wave), at most outstanding_per_wave in flight and one per
-// issue_interval. An access first translates at UTCL2; a NACK (retry fault) makes it wait
-// retry_interval and replay the translation; once translated it goes to memory through
-// the fabric (VRAM, or host memory when the PTE has SYSTEM set) and completes when the
-// memory answers. The kernel ends when its last access completes.
+// issue_interval. Wave i of a kernel runs on compute unit i / waves_per_cu. An access
+// first translates at its CU's UTCL1 (which asks UTCL2 on a miss); a NACK (retry fault)
+// makes it wait retry_interval and replay the translation; once translated it goes to
+// memory through the fabric (VRAM, or host memory when the PTE has SYSTEM set) and
+// completes when the memory answers. POINTER_CHASE makes each access depend on the last
+// (one outstanding) and visits the footprint's stride-sized slots in one seeded random
+// cycle, the classic TLB-reach measurement. A fatal (no-retry) fault halts the wave; the
+// driver then kills the kernel's queue (kill()), which ends it once its accesses in
+// flight have drained. The kernel ends when its last access completes.
 // Abstracts away: instruction execution (waves only issue memory accesses), kernel
-// dispatch cost, UTCL1 and the vector caches (every access translates at UTCL2 and goes
-// to memory), coalescing of lanes (one access is one request of access_bytes).
+// dispatch cost, the vector caches (every access goes to memory), coalescing of lanes
+// (one access is one request of access_bytes).
 //
-// Ports: tr_out (AT initiator to UTCL2), mem_out (AT initiator to the fabric).
+// Ports: mem_out (AT initiator to the fabric); translation is a direct call into UTCL1.
 #pragma once
 
 #include <functional>
@@ -20,6 +25,7 @@
 #include <vector>
 #include <systemc>
 
+#include "mmu/utcl1.h"
 #include "sim/core/event_queue.h"
 #include "sim/core/fault_trace.h"
 #include "sim/core/rng.h"
@@ -47,17 +53,25 @@ struct KernelSpec {
   uint16_t pasid = 0;
 };
 
+// How a kernel ended.
+enum class KernelEnd { kCompleted, kKilled };
+
 class ComputeUnits : public sc_core::sc_module {
  public:
   ComputeUnits(sc_core::sc_module_name name, const config::ComputeUnits& cfg,
-               const Clock& clock, uint64_t seed, FaultTrace* trace);
+               const Clock& clock, uint64_t seed, FaultTrace* trace, mmu::Utcl1& utcl1);
 
-  AtInitiatorPort tr_out;
   AtInitiatorPort mem_out;
 
-  // Starts a kernel; `done` runs when its last access has completed. The spec must fit the
-  // hardware (check_launch).
-  void launch(const KernelSpec& spec, std::function<void()> done);
+  // Starts a kernel; `done` runs when its last access has completed, or when it was killed
+  // and its accesses in flight have drained. The spec must fit the hardware (check_launch).
+  void launch(const KernelSpec& spec, std::function<void(KernelEnd)> done);
+  // Kills the queues of `vmid` (the driver evicting a process after a fatal fault): their
+  // kernels issue nothing more and end once their accesses in flight have completed.
+  void kill(uint8_t vmid);
+  uint64_t killed_kernels() const { return killed_.value(); }
+  // POINTER_CHASE slots a kernel may visit (its permutation is held in memory).
+  static constexpr uint64_t kMaxChaseSlots = uint64_t{1} << 26;
   // Why `spec` cannot run on a GPU configured by `cfg`, or empty.
   static std::string check_launch(const config::ComputeUnits& cfg, const KernelSpec& spec);
 
@@ -75,22 +89,31 @@ class ComputeUnits : public sc_core::sc_module {
     uint32_t outstanding = 0;
     uint64_t next_issue_ps = 0;
     bool pump_scheduled = false;
+    bool halted = false;  // a fatal fault stopped it
+    uint64_t chase_slot = 0;
   };
   struct Kernel {
     KernelSpec spec;
-    std::function<void()> done;
+    std::function<void(KernelEnd)> done;
     std::vector<Wave> waves;
     uint64_t waves_done = 0;
+    uint64_t in_flight = 0;
+    bool killed = false;
+    bool ended = false;
+    std::vector<uint32_t> chase_next;  // POINTER_CHASE: the slot after each slot
   };
 
   void pump(Wave& w);
   void issue(Wave& w);
   void translate(Payload& gp);
-  void on_translation(Payload& gp);
+  void on_translation(Payload& gp, const sc_core::sc_time& delay);
   void on_data(Payload& gp);
+  void retire(Payload& gp, Wave& w);
+  void maybe_end(Kernel& k);
   uint64_t next_offset(Wave& w);
 
   config::ComputeUnits cfg_;
+  mmu::Utcl1& utcl1_;
   Clock clock_;
   uint64_t seed_;
   FaultTrace* trace_;
@@ -109,6 +132,9 @@ class ComputeUnits : public sc_core::sc_module {
   stats::Counter writes_{stats_, "writes", "count", "Write accesses completed"};
   stats::Counter nacks_{stats_, "nacks", "count", "Retry NACKs received (each followed by a replay)"};
   stats::Counter faulted_{stats_, "faulted_accesses", "count", "Accesses NACKed at least once"};
+  stats::Counter fatal_{stats_, "fatal_accesses", "count", "Accesses that took a fatal (no-retry) fault; each halts its wave"};
+  stats::Counter killed_{stats_, "killed_kernels", "count", "Kernels ended by the driver killing their queue"};
+  stats::Counter dropped_{stats_, "dropped_accesses", "count", "Accesses abandoned because their kernel was killed"};
   stats::Histogram access_ns_{stats_, "access_ns", "ns", "Access latency from issue to completion, replays included"};
   stats::Histogram translation_ns_{stats_, "translation_ns", "ns", "Latency of a translation request that succeeded (its last attempt)"};
 };

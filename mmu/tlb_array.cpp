@@ -1,17 +1,27 @@
 #include "mmu/tlb_array.h"
 
+#include <algorithm>
+
 namespace fl::mmu {
 
-TlbArray::TlbArray(uint32_t entries, uint32_t ways)
-    : sets_(entries / ways), ways_(ways), entries_(static_cast<size_t>(entries / ways) * ways) {}
+TlbArray::TlbArray(uint32_t entries, uint32_t ways, Replacement policy, uint64_t seed)
+    : sets_(std::max(1u, entries / std::max(1u, ways))),
+      ways_(std::max(1u, ways)),
+      entries_(static_cast<size_t>(sets_) * ways_),
+      policy_(ReplacementPolicy::make(policy, sets_, ways_, seed)) {}
 
 const TlbEntry* TlbArray::lookup(uint8_t vmid, uint64_t vpn) {
-  TlbEntry* set = set_begin(vpn);
-  for (uint32_t w = 0; w < ways_; ++w) {
-    TlbEntry& e = set[w];
-    if (e.valid && e.vmid == vmid && e.vpn == vpn) {
-      e.last_use = ++clock_;
-      return &e;
+  for (uint32_t mask = size_mask_; mask != 0; mask &= mask - 1) {
+    const uint32_t size = static_cast<uint32_t>(__builtin_ctz(mask));
+    const uint64_t base = (vpn >> size) << size;
+    const uint32_t set = set_of(vpn >> size);
+    TlbEntry* s = &entries_[size_t{set} * ways_];
+    for (uint32_t w = 0; w < ways_; ++w) {
+      TlbEntry& e = s[w];
+      if (e.valid && e.vpn == base && e.log2_pages == size && e.vmid == vmid) {
+        policy_->touch(set, w);
+        return &e;
+      }
     }
   }
   return nullptr;
@@ -19,28 +29,56 @@ const TlbEntry* TlbArray::lookup(uint8_t vmid, uint64_t vpn) {
 
 bool TlbArray::insert(uint8_t vmid, uint64_t vpn, uint64_t ppn, bool system, bool writeable,
                       TlbEntry* victim) {
-  TlbEntry* set = set_begin(vpn);
-  // The way already holding this page, else an invalid way, else the least recently used.
-  TlbEntry* slot = &set[0];
+  return insert_block(vmid, vpn, ppn, 0, system, writeable, victim);
+}
+
+bool TlbArray::insert_block(uint8_t vmid, uint64_t vpn, uint64_t ppn, uint32_t log2_pages,
+                            bool system, bool writeable, TlbEntry* victim) {
+  const uint32_t size = std::min<uint32_t>(log2_pages, kMaxLog2Pages);
+  const uint64_t base = (vpn >> size) << size;
+  const uint64_t base_ppn = ppn - (vpn - base);
+  const uint32_t set = set_of(vpn >> size);
+  TlbEntry* s = &entries_[size_t{set} * ways_];
+  // The way already holding this block, else an invalid way, else the policy's victim.
+  uint32_t slot = ways_;
+  uint32_t free = ways_;
   for (uint32_t w = 0; w < ways_; ++w) {
-    TlbEntry& e = set[w];
-    if (e.valid && e.vmid == vmid && e.vpn == vpn) {
-      slot = &e;
+    const TlbEntry& e = s[w];
+    if (e.valid && e.vpn == base && e.log2_pages == size && e.vmid == vmid) {
+      slot = w;
       break;
     }
-    if (slot->valid && (!e.valid || e.last_use < slot->last_use)) slot = &e;
+    if (!e.valid && free == ways_) free = w;
   }
-  const bool evicted = slot->valid && !(slot->vmid == vmid && slot->vpn == vpn);
-  if (evicted && victim != nullptr) *victim = *slot;
-  *slot = TlbEntry{true, vmid, vpn, ppn, system, writeable, ++clock_};
+  bool evicted = false;
+  if (slot == ways_) {
+    slot = free != ways_ ? free : policy_->victim(set);
+    TlbEntry& old = s[slot];
+    if (old.valid) {
+      evicted = true;
+      if (victim != nullptr) *victim = old;
+      drop(old);
+    }
+  } else {
+    drop(s[slot]);
+  }
+  s[slot] = TlbEntry{true, vmid, static_cast<uint8_t>(size), base, base_ppn, system, writeable};
+  if (size_count_[size]++ == 0) size_mask_ |= 1u << size;
+  policy_->filled(set, slot);
   return evicted;
+}
+
+void TlbArray::drop(TlbEntry& e) {
+  if (!e.valid) return;
+  e.valid = false;
+  if (--size_count_[e.log2_pages] == 0) size_mask_ &= ~(1u << e.log2_pages);
 }
 
 uint32_t TlbArray::invalidate_vmid(uint8_t vmid) {
   uint32_t n = 0;
   for (TlbEntry& e : entries_) {
     if (e.valid && e.vmid == vmid) {
-      e.valid = false;
+      drop(e);
       ++n;
     }
   }
@@ -50,8 +88,19 @@ uint32_t TlbArray::invalidate_vmid(uint8_t vmid) {
 uint32_t TlbArray::invalidate_range(uint8_t vmid, uint64_t first, uint64_t last) {
   uint32_t n = 0;
   for (TlbEntry& e : entries_) {
-    if (e.valid && e.vmid == vmid && e.vpn >= first && e.vpn <= last) {
-      e.valid = false;
+    if (e.valid && e.vmid == vmid && e.vpn <= last && e.vpn + e.pages() - 1 >= first) {
+      drop(e);
+      ++n;
+    }
+  }
+  return n;
+}
+
+uint32_t TlbArray::invalidate_all() {
+  uint32_t n = 0;
+  for (TlbEntry& e : entries_) {
+    if (e.valid) {
+      drop(e);
       ++n;
     }
   }

@@ -9,45 +9,62 @@
 
 namespace fl::mmu {
 
+namespace regs = hw::regs;
+
+void Utcl2::validate(const config::Utcl2& cfg, const std::string& key) {
+  if (cfg.ways() == 0 || cfg.entries() % cfg.ways() != 0) {
+    throw InputError(key + ".entries = " + std::to_string(cfg.entries()) + " is not a multiple of " +
+                     key + ".ways = " + std::to_string(cfg.ways()));
+  }
+  const std::string why =
+      ReplacementPolicy::check(static_cast<Replacement>(cfg.replacement()), cfg.ways());
+  if (!why.empty()) throw InputError(key + ".replacement: " + why + " (" + key + ".ways)");
+}
+
 Utcl2::Utcl2(sc_core::sc_module_name name, const config::Utcl2& cfg, const Clock& clock,
-             PageWalker& walker, FaultTrace* trace)
+             PageWalker& walker, FaultTrace* trace, uint64_t seed)
     : sc_module(name),
       in("in", [this](Payload& gp) { on_request(gp); }),
       ih_out("ih_out", [](Payload& gp) { gp.release(); }),
       regs("regs", [this](uint64_t o) { return read_reg(o); },
            [this](uint64_t o, uint32_t v) { write_reg(o, v); }),
-      cfg_(cfg),
+      cfg_((validate(cfg, this->name()), cfg)),
       clock_(clock),
       walker_(walker),
       trace_(trace),
-      tlb_(cfg.entries(), std::max(1u, cfg.ways())),
+      tlb_(cfg.entries(), cfg.ways(), static_cast<Replacement>(cfg.replacement()), seed),
       queue_("queue"),
       hit_latency_(clock.cycles(cfg.hit_latency_cycles())),
-      lookup_interval_(clock.cycles(cfg.lookup_interval_cycles())) {
-  if (cfg.ways() == 0 || cfg.entries() % cfg.ways() != 0) {
-    throw InputError(std::string(this->name()) + ".entries = " + std::to_string(cfg.entries()) +
-                     " is not a multiple of " + this->name() + ".ways = " +
-                     std::to_string(cfg.ways()));
-  }
+      port_free_ps_(std::max(1u, cfg.ports()), 0) {}
+
+bool Utcl2::retry_enabled(uint8_t vmid) const {
+  return (ctx_[vmid % kVmids].cntl & regs::kVmCntlRetryFault) != 0;
+}
+
+uint16_t Utcl2::pasid_of(uint8_t vmid) const {
+  const uint32_t m = ctx_[vmid % kVmids].pasid_mapping;
+  return (m & regs::kAtcPasidValid) ? static_cast<uint16_t>(m & 0xffff) : 0;
 }
 
 void Utcl2::on_request(Payload& gp) {
   ++lookups_;
-  // One lookup port: the lookup starts when the port is free, its result is known
-  // hit_latency later (and the TLB is consulted then, so a fill in between counts).
+  // `ports` lookups start per lookup_interval: take the port that frees first. The array
+  // is consulted hit_latency later, so a fill in between counts.
   const uint64_t now = now_ps();
-  const uint64_t start = std::max(now, port_free_ps_);
-  port_free_ps_ = start + lookup_interval_.value();
+  auto port = std::min_element(port_free_ps_.begin(), port_free_ps_.end());
+  const uint64_t start = std::max(now, *port);
+  *port = start + clock_.cycles(cfg_.lookup_interval_cycles()).value();
   queue_.schedule(ps(start - now) + hit_latency_, [this, &gp] { lookup(gp); });
 }
 
 void Utcl2::lookup(Payload& gp) {
   auto& tr = *gp.get_extension<TranslationExt>();
-  const uint64_t va = gp.get_address();
-  const TlbEntry* e = tlb_.lookup(tr.vmid, va >> kPageShift);
+  tr.pasid = pasid_of(tr.vmid);
+  const uint64_t vpn = gp.get_address() >> kPageShift;
+  const TlbEntry* e = tlb_.lookup(tr.vmid, vpn);
   if (e != nullptr && (!tr.write || e->writeable)) {
     ++hits_;
-    answer_ok(gp, (e->ppn << kPageShift) | (va & (kPageBytes - 1)), e->system);
+    answer_ok(gp, *e, vpn);
     return;
   }
   ++misses_;
@@ -69,9 +86,16 @@ void Utcl2::miss(Payload& gp) {
     stalled_.push_back(&gp);
     return;
   }
+  mshr_occupancy_.sample(static_cast<double>(mshrs_.size()));
   Mshr& m = mshrs_[key];
   m.waiters.push_back(&gp);
-  m.generation = generation_[tr.vmid % PageWalker::kVmids];
+  m.generation = generation_[tr.vmid % kVmids];
+  const Context& c = ctx_[tr.vmid % kVmids];
+  if ((c.cntl & regs::kVmCntlEnable) == 0) {
+    // A disabled context translates nothing: fault without walking.
+    queue_.schedule(sc_core::SC_ZERO_TIME, [this, key, va] { walk_done(key, va, WalkResult{}); });
+    return;
+  }
   walker_.walk(tr.vmid, va & ~(kPageBytes - 1),
                [this, key, va](const WalkResult& r) { walk_done(key, va, r); });
 }
@@ -81,11 +105,16 @@ void Utcl2::walk_done(Key key, uint64_t va, const WalkResult& r) {
   Mshr m = std::move(it->second);
   mshrs_.erase(it);
 
-  const bool current = m.generation == generation_[key.vmid % PageWalker::kVmids];
+  const bool current = m.generation == generation_[key.vmid % kVmids];
+  TlbEntry entry;
   if (r.valid) {
+    const uint32_t size = std::min(r.log2_pages, cfg_.max_fragment());
+    entry = TlbEntry{true, key.vmid, static_cast<uint8_t>(size), (key.vpn >> size) << size,
+                     (r.pa >> kPageShift) - (key.vpn - ((key.vpn >> size) << size)), r.system,
+                     r.writeable};
     if (current) {
       TlbEntry victim;
-      if (tlb_.insert(key.vmid, key.vpn, r.pa >> kPageShift, r.system, r.writeable, &victim)) {
+      if (tlb_.insert_block(key.vmid, key.vpn, r.pa >> kPageShift, size, r.system, r.writeable, &victim)) {
         ++evictions_;
       }
       ++fills_;
@@ -93,23 +122,37 @@ void Utcl2::walk_done(Key key, uint64_t va, const WalkResult& r) {
       ++stale_fills_;
     }
   }
+  const bool retry = retry_enabled(key.vmid);
+  const uint16_t pasid = pasid_of(key.vmid);
   uint64_t report = 0;
   bool reported = false;
   const uint64_t detect = now_ps();
   for (Payload* gp : m.waiters) {
     auto& tr = *gp->get_extension<TranslationExt>();
-    if (r.valid && (!tr.write || r.writeable)) {
-      answer_ok(*gp, r.pa | (gp->get_address() & (kPageBytes - 1)), r.system);
+    tr.pasid = pasid;
+    if (r.valid && r.readable && (!tr.write || r.writeable)) {
+      answer_ok(*gp, entry, key.vpn);
       continue;
     }
     if (!reported) {
       reported = true;
-      ++faults_;
-      report = trace_ != nullptr ? trace_->fault_detected(tr.pasid, va & ~(kPageBytes - 1), tr.write) : 0;
-      report_fault(tr.vmid, tr.pasid, va & ~(kPageBytes - 1), tr.write, report);
+      const uint64_t page = va & ~(kPageBytes - 1);
+      if (retry) {
+        ++faults_;
+        report = trace_ != nullptr ? trace_->fault_detected(pasid, page, tr.write) : 0;
+      } else {
+        ++fatal_;
+      }
+      report_fault(key.vmid, pasid, page, tr.write, retry, report);
     }
-    answer_nack(*gp, report, detect);
+    answer_fault(*gp, retry, report, detect);
   }
+  // Heavyweight invalidations waiting for this walk.
+  std::vector<Invalidation*> waiting;
+  for (const auto& inv : invalidations_in_flight_) {
+    if (inv->walks.erase(key) != 0) waiting.push_back(inv.get());
+  }
+  for (Invalidation* inv : waiting) try_complete(inv);
 
   // A freed MSHR lets the oldest stalled miss proceed (it may hit now).
   while (!stalled_.empty() && mshrs_.size() < cfg_.mshrs()) {
@@ -119,26 +162,29 @@ void Utcl2::walk_done(Key key, uint64_t va, const WalkResult& r) {
   }
 }
 
-void Utcl2::answer_ok(Payload& gp, uint64_t pa, bool system) {
+void Utcl2::answer_ok(Payload& gp, const TlbEntry& e, uint64_t vpn) {
   auto& tr = *gp.get_extension<TranslationExt>();
   tr.status = TranslationExt::Status::kOk;
-  tr.pa = pa;
-  tr.system = system;
+  tr.pa = (e.translate(vpn) << kPageShift) | (gp.get_address() & (kPageBytes - 1));
+  tr.system = e.system;
+  tr.writeable = e.writeable;
+  tr.log2_pages = e.log2_pages;
   gp.set_response_status(tlm::TLM_OK_RESPONSE);
   in.respond(gp);
 }
 
-void Utcl2::answer_nack(Payload& gp, uint64_t report, uint64_t detect_ps) {
-  ++nacks_;
+void Utcl2::answer_fault(Payload& gp, bool retry, uint64_t report, uint64_t detect_ps) {
   auto& tr = *gp.get_extension<TranslationExt>();
-  tr.status = TranslationExt::Status::kRetry;
+  tr.status = retry ? TranslationExt::Status::kRetry : TranslationExt::Status::kFault;
+  if (retry) ++nacks_;
   tr.fault_report = report;
   tr.fault_detect_ps = detect_ps;
   gp.set_response_status(tlm::TLM_OK_RESPONSE);
   in.respond(gp);
 }
 
-void Utcl2::report_fault(uint8_t vmid, uint16_t pasid, uint64_t va, bool write, uint64_t report) {
+void Utcl2::report_fault(uint8_t vmid, uint16_t pasid, uint64_t va, bool write, bool retry,
+                         uint64_t report) {
   Txn& t = pool_.acquire();
   t.setup(tlm::TLM_WRITE_COMMAND, 0, 0);
   t.ext().trace_id = report;
@@ -148,29 +194,132 @@ void Utcl2::report_fault(uint8_t vmid, uint16_t pasid, uint64_t va, bool write, 
   irq.src_id = ih_src::kUtcl2Fault;
   irq.vmid = vmid;
   irq.pasid = pasid;
-  irq.src_data = encode_fault(va, /*retry=*/true, write);
+  irq.src_data = encode_fault(va, retry, write);
   ih_out.send(t, clock_.cycles(cfg_.fault_report_latency_cycles()));
 }
 
 uint32_t Utcl2::read_reg(uint64_t offset) {
-  return offset == hw::regs::kVmInvalidateEng17Ack ? inv_ack_ : 0;
+  if (offset == regs::kVmInvalidateEng17Ack) return inv_ack_;
+  if (offset >= regs::kVmContextCntl && offset < regs::kVmContextCntl + 4 * kVmids) {
+    return ctx_[(offset - regs::kVmContextCntl) / 4].cntl;
+  }
+  if (offset >= regs::kVmContextPtBaseLo && offset < regs::kVmContextPtBaseLo + 8 * kVmids) {
+    const Context& c = ctx_[(offset - regs::kVmContextPtBaseLo) / 8];
+    return (offset - regs::kVmContextPtBaseLo) % 8 == 0 ? c.base_lo : c.base_hi;
+  }
+  if (offset >= regs::kAtcVmidPasidMapping && offset < regs::kAtcVmidPasidMapping + 4 * kVmids) {
+    return ctx_[(offset - regs::kAtcVmidPasidMapping) / 4].pasid_mapping;
+  }
+  return 0;
 }
 
 void Utcl2::write_reg(uint64_t offset, uint32_t value) {
-  if (offset != hw::regs::kVmInvalidateEng17Req) return;
-  const uint32_t vmids = value & hw::regs::kInvReqVmidMask;
-  inv_ack_ &= ~vmids;
-  // A walk started before this point must not fill, even if it ends before the flush does.
-  for (int v = 0; v < PageWalker::kVmids; ++v) {
+  switch (offset) {
+    case regs::kVmInvalidateEng17Req: start_invalidation(value); return;
+    case regs::kVmInvalidateEng17RangeStartLo: range_start_ = (range_start_ & ~0xffffffffULL) | value; return;
+    case regs::kVmInvalidateEng17RangeStartHi: range_start_ = (range_start_ & 0xffffffffULL) | (uint64_t{value} << 32); return;
+    case regs::kVmInvalidateEng17RangeEndLo: range_end_ = (range_end_ & ~0xffffffffULL) | value; return;
+    case regs::kVmInvalidateEng17RangeEndHi: range_end_ = (range_end_ & 0xffffffffULL) | (uint64_t{value} << 32); return;
+    default: break;
+  }
+  if (offset >= regs::kVmContextCntl && offset < regs::kVmContextCntl + 4 * kVmids) {
+    ctx_[(offset - regs::kVmContextCntl) / 4].cntl = value;
+    return;
+  }
+  if (offset >= regs::kVmContextPtBaseLo && offset < regs::kVmContextPtBaseLo + 8 * kVmids) {
+    const auto vmid = static_cast<uint8_t>((offset - regs::kVmContextPtBaseLo) / 8);
+    Context& c = ctx_[vmid];
+    ((offset - regs::kVmContextPtBaseLo) % 8 == 0 ? c.base_lo : c.base_hi) = value;
+    walker_.set_root(vmid, (uint64_t{c.base_hi} << 32) | c.base_lo);
+    return;
+  }
+  if (offset >= regs::kAtcVmidPasidMapping && offset < regs::kAtcVmidPasidMapping + 4 * kVmids) {
+    ctx_[(offset - regs::kAtcVmidPasidMapping) / 4].pasid_mapping = value;
+  }
+}
+
+void Utcl2::fence(uint32_t vmids) {
+  for (int v = 0; v < kVmids; ++v) {
     if ((vmids >> v) & 1) ++generation_[v];
   }
-  queue_.schedule(clock_.cycles(cfg_.invalidate_latency_cycles()), [this, vmids] {
-    for (int v = 0; v < PageWalker::kVmids; ++v) {
-      if ((vmids >> v) & 1) invalidated_ += tlb_.invalidate_vmid(static_cast<uint8_t>(v));
+  for (InvalidationTarget* l1 : l1_) l1->invalidation_fence(vmids);
+}
+
+void Utcl2::start_invalidation(uint32_t req) {
+  const uint32_t vmids = req & regs::kInvReqVmidMask;
+  inv_ack_ &= ~vmids;
+  auto inv = std::make_unique<Invalidation>();
+  inv->vmids = vmids;
+  inv->req = req;
+  inv->start_ps = now_ps();
+  inv->scope.vmid_mask = vmids;
+  if (req & regs::kInvReqRange) {
+    inv->scope.range = true;
+    inv->scope.first_page = range_start_;
+    inv->scope.last_page = range_end_;
+  }
+  const uint32_t type = (req >> regs::kInvReqFlushTypeShift) & regs::kInvReqFlushTypeMask;
+  uint64_t cycles = type == 1 ? cfg_.lightweight_invalidate_latency_cycles() : cfg_.invalidate_latency_cycles();
+  if (type == 2) {
+    cycles += cfg_.heavyweight_extra_cycles();
+    for (const auto& [key, m] : mshrs_) {
+      if ((vmids >> key.vmid) & 1) inv->walks.insert(key);
     }
-    ++invalidations_;
-    inv_ack_ |= vmids;
+  }
+  // A walk started before this point must not fill, even if it ends before the flush does.
+  fence(vmids);
+  Invalidation* p = inv.get();
+  invalidations_in_flight_.push_back(std::move(inv));
+  queue_.schedule(clock_.cycles(cycles), [this, p] {
+    p->latency_done = true;
+    try_complete(p);
   });
+}
+
+void Utcl2::try_complete(Invalidation* inv) {
+  if (inv->latency_done && inv->walks.empty()) complete(inv);
+}
+
+void Utcl2::complete(Invalidation* inv) {
+  const uint32_t type = (inv->req >> regs::kInvReqFlushTypeShift) & regs::kInvReqFlushTypeMask;
+  const InvalidationScope& s = inv->scope;
+  uint32_t dropped = 0;
+  for (int v = 0; v < kVmids; ++v) {
+    if (((inv->vmids >> v) & 1) == 0) continue;
+    const auto vmid = static_cast<uint8_t>(v);
+    if (inv->req & regs::kInvReqL2Ptes) {
+      dropped += s.range ? tlb_.invalidate_range(vmid, s.first_page, s.last_page) : tlb_.invalidate_vmid(vmid);
+    }
+    // Lightweight flushes leave the page-walk caches alone.
+    uint32_t pde_levels = 0;
+    if (type != 1) {
+      if (inv->req & regs::kInvReqL2Pde2) pde_levels |= 1u << kPdb2;
+      if (inv->req & regs::kInvReqL2Pde1) pde_levels |= 1u << kPdb1;
+      if (inv->req & regs::kInvReqL2Pde0) pde_levels |= 1u << kPdb0;
+    }
+    if (pde_levels != 0) {
+      if (s.range) {
+        walker_.invalidate_range(vmid, pde_levels, s.first_page << kPageShift,
+                                 (s.last_page << kPageShift) | (kPageBytes - 1));
+      } else {
+        walker_.invalidate(1u << v, pde_levels);
+      }
+    }
+  }
+  if (inv->req & regs::kInvReqL1Ptes) {
+    for (InvalidationTarget* l1 : l1_) dropped += l1->invalidate(s);
+  }
+  invalidated_ += dropped;
+  // Anything that was answered from the old state and is still on its way must not fill.
+  fence(inv->vmids);
+  ++invalidations_;
+  (type == 2 ? inv_heavy_ : type == 1 ? inv_light_ : inv_legacy_) += 1;
+  if (s.range) ++inv_range_;
+  inv_ns_.sample(static_cast<double>(now_ps() - inv->start_ps) / 1000.0);
+  inv_ack_ |= inv->vmids;
+  auto it = std::find_if(invalidations_in_flight_.begin(), invalidations_in_flight_.end(),
+                         [inv](const auto& p) { return p.get() == inv; });
+  invalidations_in_flight_.erase(it);
 }
 
 }  // namespace fl::mmu

@@ -99,6 +99,11 @@ void print_summary(std::ostream& os, const ResolvedConfig& rc, const Workload& w
   } else {
     os << "no GPU access faulted\n";
   }
+  if (m.driver->vm_faults() > 0 || !m.workload->killed_kernels().empty()) {
+    os << "fatal GPU page faults (no-retry VMID): " << m.driver->vm_faults() << " VM-fault interrupts; queue killed";
+    for (const std::string& k : m.workload->killed_kernels()) os << " [kernel " << k << "]";
+    os << "\n";
+  }
   if (!out_dir.empty()) {
     os << "\noutputs: " << out_dir << "/{stats.json, stats.txt, config.resolved.textproto}\n";
   }
@@ -126,9 +131,11 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
   configure_systemc();
   Models m;
   m.soc = std::make_unique<Soc>("soc", rc.msg.soc(), rc.msg.sim().seed(), &m.ledger);
+  hw::ComputeUnits& cu = m.soc->gpu.cu;
   driver::Platform plat{m.soc->host.cpu,        m.soc->host.intc,          m.soc->gpu.ih,
-                        m.soc->gpu.sdma,        m.soc->gpu.walker,         m.soc->host.dram.storage(),
-                        m.soc->gpu.vram.storage(), m.soc->apu()};
+                        m.soc->gpu.sdma,        m.soc->gpu.utcl2,          m.soc->host.dram.storage(),
+                        m.soc->gpu.vram.storage(), m.soc->apu(),
+                        [&cu](uint8_t vmid) { cu.kill(vmid); }};
   m.driver = std::make_unique<driver::Driver>("driver", rc.msg.driver(), plat, &m.ledger);
   m.control = std::make_unique<SimControl>(
       "sim", rc.msg.sim(), m.soc->gpu.cu,

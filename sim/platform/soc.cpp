@@ -16,15 +16,17 @@ hw::MemoryParams dram_params(const config::HostDram& c) {
 Gpu::Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, FaultTrace* trace)
     : sc_module(name),
       clock(cfg.clock_mhz()),
-      cu("cu", cfg.cu(), clock, seed, trace),
       walker("walker", cfg.walker(), clock),
-      utcl2("utcl2", cfg.utcl2(), clock, walker, trace),
+      utcl2("utcl2", cfg.utcl2(), clock, walker, trace, seed),
+      utcl1("utcl1", cfg.utcl1(), clock, cfg.cu().count(), seed),
+      cu("cu", cfg.cu(), clock, seed, trace, utcl1),
       fabric("fabric", cfg.fabric(), clock, {"cu", "walker", "sdma", "ih"}),
       vram("vram", vram_params(cfg.vram())),
       ih("ih", cfg.ih(), clock, {"utcl2", "sdma"}, trace),
       sdma("sdma", cfg.sdma(), clock),
       regs("regs") {
-  cu.tr_out.socket.bind(utcl2.in.socket);
+  utcl1.l2_out.socket.bind(utcl2.in.socket);
+  utcl2.add_invalidation_target(&utcl1);
   cu.mem_out.socket.bind(fabric.in("cu").socket);
   walker.mem.socket.bind(fabric.in("walker").socket);
   sdma.mem.socket.bind(fabric.in("sdma").socket);

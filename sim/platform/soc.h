@@ -1,14 +1,14 @@
 // The simulated system on chip, SystemC module "soc": builds every hardware model from its
 // config section (module names mirror the config keys) and wires them.
 //
-//   soc.gpu.cu --tr--> soc.gpu.utcl2 --walk--> soc.gpu.walker
+//   soc.gpu.cu --tr--> soc.gpu.utcl1 --tr--> soc.gpu.utcl2 --walk--> soc.gpu.walker
 //   soc.gpu.{cu,walker,sdma,ih} --> soc.gpu.fabric --> soc.gpu.vram
 //                                                  \--> soc.{pcie|ondie}.up --> soc.iommu --> soc.host.dram
 //                                                                                        \--> soc.host.intc (MSI)
 //   soc.host.cpu (MMIO) --> soc.{pcie|ondie}.down --> soc.gpu.regs --> {ih, sdma, utcl2} registers
 //   soc.gpu.{utcl2,sdma} --interrupts--> soc.gpu.ih
-// Every arrow is an AT TLM-2.0 link (sim/core/tlm_ports.h) except utcl2 -> walker, a direct
-// call inside the VM L2 block.
+// Every arrow is an AT TLM-2.0 link (sim/core/tlm_ports.h) except cu -> utcl1, a direct
+// call inside the shader array, and utcl2 -> walker, a direct call inside the VM L2 block.
 #pragma once
 
 #include <memory>
@@ -24,6 +24,7 @@
 #include "hw/memory.h"
 #include "iommu/iommu.h"
 #include "mmu/page_walker.h"
+#include "mmu/utcl1.h"
 #include "mmu/utcl2.h"
 #include "sim/core/fault_trace.h"
 #include "sim/core/schema.h"
@@ -35,9 +36,10 @@ class Gpu : public sc_core::sc_module {
   Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, FaultTrace* trace);
 
   Clock clock;
-  hw::ComputeUnits cu;
   mmu::PageWalker walker;
   mmu::Utcl2 utcl2;
+  mmu::Utcl1 utcl1;
+  hw::ComputeUnits cu;
   hw::GpuFabric fabric;
   hw::Memory vram;
   hw::InterruptHandler ih;

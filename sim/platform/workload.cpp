@@ -21,6 +21,7 @@ const char* kind_name(const wl::Op& op) {
     case wl::Op::kWait: return "wait";
     case wl::Op::kSleep: return "sleep";
     case wl::Op::kMmap: return "mmap";
+    case wl::Op::kVramAlloc: return "vram_alloc";
     case wl::Op::KIND_NOT_SET: break;
   }
   return "empty op";
@@ -62,7 +63,8 @@ hw::KernelSpec kernel_spec(const wl::Launch& l, uint64_t va, uint64_t bytes,
                                               : (bytes > l.offset_bytes() ? bytes - l.offset_bytes() : 0);
   s.pattern = l.pattern();
   s.access_bytes = l.access_bytes();
-  s.stride_bytes = l.pattern() == wl::STRIDED ? l.stride_bytes() : l.access_bytes();
+  s.stride_bytes = (l.pattern() == wl::STRIDED || l.pattern() == wl::POINTER_CHASE) ? l.stride_bytes()
+                                                                                    : l.access_bytes();
   s.write_fraction = l.write_fraction();
   s.cus = l.has_cus() ? l.cus() : cu.count();
   s.waves_per_cu = l.waves_per_cu();
@@ -92,7 +94,7 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
     const auto region = [&](const std::string& name) -> std::pair<uint64_t, bool> {
       if (name.empty()) fail("names no range");
       const auto it = regions.find(name);
-      if (it == regions.end()) fail("no earlier mmap or svm_alloc named '" + name + "'");
+      if (it == regions.end()) fail("no earlier mmap, svm_alloc or vram_alloc named '" + name + "'");
       return it->second;
     };
     const auto check_alloc = [&](const std::string& name, uint64_t bytes, bool has_va, uint64_t va) {
@@ -106,6 +108,23 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
         const auto& m = op.mmap();
         check_alloc(m.name(), m.size_bytes(), m.has_va(), m.va());
         regions[m.name()] = {(m.size_bytes() + kPage - 1) / kPage * kPage, false};
+        break;
+      }
+      case wl::Op::kVramAlloc: {
+        const auto& a = op.vram_alloc();
+        check_alloc(a.name(), a.size_bytes(), false, 0);
+        if (a.has_contiguous_bytes() &&
+            (!power_of_two(a.contiguous_bytes()) || a.contiguous_bytes() < kPage)) {
+          fail("contiguous_bytes must be a power of two of at least 4096");
+        }
+        const uint64_t align = a.has_contiguous_bytes() ? a.contiguous_bytes() : kPage;
+        if (a.has_va() && a.va() % std::min(align, (a.size_bytes() + kPage - 1) / kPage * kPage) != 0) {
+          fail("va must be aligned to contiguous_bytes");
+        }
+        if (a.size_bytes() > cfg.soc().gpu().vram().capacity_bytes()) {
+          fail("size_bytes exceeds soc.gpu.vram.capacity_bytes");
+        }
+        regions[a.name()] = {(a.size_bytes() + kPage - 1) / kPage * kPage, false};
         break;
       }
       case wl::Op::kSvmAlloc: {
@@ -141,12 +160,12 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
         if (s.footprint_bytes < s.access_bytes || l.offset_bytes() + s.footprint_bytes > bytes) {
           fail("footprint_bytes must be at least access_bytes and fit in '" + l.range() + "' after offset_bytes");
         }
-        if (l.pattern() == wl::STRIDED) {
+        if (l.pattern() == wl::STRIDED || l.pattern() == wl::POINTER_CHASE) {
           if (s.stride_bytes == 0 || s.stride_bytes % s.access_bytes != 0) {
             fail("stride_bytes must be a positive multiple of access_bytes");
           }
         } else if (l.has_stride_bytes()) {
-          fail("stride_bytes applies to the STRIDED pattern only");
+          fail("stride_bytes applies to the STRIDED and POINTER_CHASE patterns only");
         }
         if (!(l.write_fraction() >= 0 && l.write_fraction() <= 1)) fail("write_fraction must be in [0, 1]");
         if (l.has_accesses_per_wave() && l.accesses_per_wave() == 0) fail("accesses_per_wave must be positive");
@@ -206,6 +225,21 @@ void WorkloadRunner::exec(const wl::Op& op) {
       regions_[m.name()] = Region{va, (m.size_bytes() + kPage - 1) / kPage * kPage, false};
       break;
     }
+    case wl::Op::kVramAlloc: {
+      const auto& a = op.vram_alloc();
+      const uint64_t bytes = (a.size_bytes() + kPage - 1) / kPage * kPage;
+      uint64_t contiguous = a.contiguous_bytes();
+      if (!a.has_contiguous_bytes()) {
+        contiguous = kPage;
+        while (contiguous < bytes) contiguous <<= 1;
+      }
+      driver::DriverThread t(driver_.cpu(), hw::WorkClass::kIoctl);
+      const uint64_t va = driver_.map_vram_bo(t, bytes, contiguous,
+                                              a.has_va() ? std::optional<uint64_t>(a.va()) : std::nullopt);
+      t.release();
+      regions_[a.name()] = Region{va, bytes, false};
+      break;
+    }
     case wl::Op::kSvmAlloc: {
       const auto& a = op.svm_alloc();
       const uint64_t va = svm.mmap(a.size_bytes(), a.has_va() ? std::optional<uint64_t>(a.va()) : std::nullopt);
@@ -233,8 +267,9 @@ void WorkloadRunner::exec(const wl::Op& op) {
       const hw::KernelSpec s = kernel_spec(l, r.va, r.bytes, cfg_.soc().gpu().cu(), launched_++);
       kernel_done_[s.name] = false;
       const sc_core::sc_time start = sc_core::sc_time_stamp();
-      cu_.launch(s, [this, name = s.name, start] {
+      cu_.launch(s, [this, name = s.name, start](hw::KernelEnd end) {
         kernel_done_[name] = true;
+        if (end == hw::KernelEnd::kKilled) killed_kernels_.push_back(name);
         kernel_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
         kernel_event_.notify(sc_core::SC_ZERO_TIME);
       });

@@ -46,6 +46,8 @@ class WorkloadRunner : public sc_core::sc_module {
   // Index of the operation being performed (for diagnostics).
   size_t current_op() const { return current_; }
   std::string current_op_name() const;
+  // Kernels whose queue the driver killed (fatal faults), in order.
+  const std::vector<std::string>& killed_kernels() const { return killed_kernels_; }
 
  private:
   struct Region {
@@ -63,6 +65,7 @@ class WorkloadRunner : public sc_core::sc_module {
   std::function<void()> on_done_;
   std::map<std::string, Region> regions_;
   std::map<std::string, bool> kernel_done_;
+  std::vector<std::string> killed_kernels_;
   sc_core::sc_event kernel_event_;
   size_t current_ = 0;
   size_t launched_ = 0;

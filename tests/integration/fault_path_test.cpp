@@ -127,8 +127,10 @@ TEST(FaultPath, IsolatedFaultPhasesEqualWhatTheConfigImplies) {
   const int64_t Lr = t.link_latency();
   const int64_t Li = t.ns(c.soc().iommu().passthrough_latency_ns());
 
-  // Detection: UTCL2 miss, then the walk's first read finds the root PDE invalid.
-  const int64_t hit = t.cyc(gpu.utcl2().hit_latency_cycles());
+  // Detection: UTCL1 miss, the request's trip to UTCL2, a UTCL2 miss, the page-walk-cache
+  // probe (all miss), then the walk's first read finds the root PDE invalid.
+  const int64_t hit = t.cyc(gpu.utcl1().hit_latency_cycles()) + t.cyc(gpu.utcl1().l2_request_latency_cycles()) +
+                      t.cyc(gpu.utcl2().hit_latency_cycles()) + t.cyc(gpu.walker().pwc_latency_cycles());
   const int64_t t_detect = hit + t.walk_level();
   // IH delivery: the fault reaches the IH and is written to IH1; a self-interrupt entry on
   // IH0 announces it, and the MSI reaches the host.
@@ -171,7 +173,7 @@ TEST(FaultPath, IsolatedFaultPhasesEqualWhatTheConfigImplies) {
     }
     send = back + t.ns(d.vm().tlb_poll_interval_ns());
   }
-  // Replay: the retry after the NACK walks all four levels.
+  // Replay: the retry after the NACK walks all four levels (the fault's walk cached no PDE).
   const int64_t t_replay_issue = t_detect + t.cyc(gpu.cu().retry_interval_cycles());
   ASSERT_GT(t_replay_issue, t_flushed) << "the test assumes the replay comes after the service";
   const int64_t t_done = t_replay_issue + hit + 4 * t.walk_level();
