@@ -13,6 +13,7 @@ struct L1Tag : tlm::tlm_extension<L1Tag> {
   uint8_t vmid = 0;
   bool write = false;
   uint64_t vpn = 0;
+  uint32_t generation = 0;
   uint64_t sent_ps = 0;
   tlm::tlm_extension_base* clone() const override { return new L1Tag(*this); }
   void copy_from(const tlm::tlm_extension_base& o) override { *this = static_cast<const L1Tag&>(o); }
@@ -76,7 +77,7 @@ void Utcl1::lookup(uint32_t i, Payload& gp) {
     return;
   }
   ++misses_;
-  const Key key{tr.vmid, tr.write, vpn};
+  const Key key{tr.vmid, tr.write, vpn, generation_[tr.vmid % kVmids]};
   auto it = in.mshrs.find(key);
   if (it != in.mshrs.end()) {
     ++merges_;
@@ -103,6 +104,7 @@ void Utcl1::lookup(uint32_t i, Payload& gp) {
   tag.vmid = tr.vmid;
   tag.write = tr.write;
   tag.vpn = vpn;
+  tag.generation = key.generation;
   tag.sent_ps = now + known_ps;
   ++l2_requests_;
   l2_out.send(t, ps(known_ps) + l2_latency_);
@@ -115,7 +117,7 @@ void Utcl1::on_l2_response(Payload& gp) {
   t.release();
   miss_ns_.sample(static_cast<double>(now_ps() - tag.sent_ps) / 1000.0);
   Instance& in = inst_[tag.instance];
-  auto it = in.mshrs.find(Key{tag.vmid, tag.write, tag.vpn});
+  auto it = in.mshrs.find(Key{tag.vmid, tag.write, tag.vpn, tag.generation});
   Mshr m = std::move(it->second);
   in.mshrs.erase(it);
   if (res.status == TranslationExt::Status::kOk) {

@@ -63,14 +63,18 @@ class Utcl1 : public sc_core::sc_module, public InvalidationTarget {
   static void validate(const config::Utcl1& cfg, const std::string& key);
 
  private:
+  // Per page, access kind and invalidation generation: a miss after an invalidation never
+  // merges into a request sent before it (its answer may be stale).
   struct Key {
     uint8_t vmid;
     bool write;
     uint64_t vpn;
+    uint32_t generation;
     bool operator<(const Key& o) const {
       if (vmid != o.vmid) return vmid < o.vmid;
       if (write != o.write) return write < o.write;
-      return vpn < o.vpn;
+      if (vpn != o.vpn) return vpn < o.vpn;
+      return generation < o.generation;
     }
   };
   struct Mshr {

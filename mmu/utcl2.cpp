@@ -74,7 +74,7 @@ void Utcl2::lookup(Payload& gp) {
 void Utcl2::miss(Payload& gp) {
   auto& tr = *gp.get_extension<TranslationExt>();
   const uint64_t va = gp.get_address();
-  const Key key{tr.vmid, va >> kPageShift};
+  const Key key{tr.vmid, va >> kPageShift, generation_[tr.vmid % kVmids]};
   auto it = mshrs_.find(key);
   if (it != mshrs_.end()) {
     ++merges_;

@@ -74,10 +74,17 @@ class Utcl2 : public sc_core::sc_module {
   static void validate(const config::Utcl2& cfg, const std::string& key);
 
  private:
+  // An MSHR is per page and per invalidation generation: a miss after an invalidation
+  // never merges into a walk that started before it (that walk may return the old PTE).
   struct Key {
     uint8_t vmid;
     uint64_t vpn;
-    bool operator<(const Key& o) const { return vmid != o.vmid ? vmid < o.vmid : vpn < o.vpn; }
+    uint32_t generation;
+    bool operator<(const Key& o) const {
+      if (vmid != o.vmid) return vmid < o.vmid;
+      if (vpn != o.vpn) return vpn < o.vpn;
+      return generation < o.generation;
+    }
   };
   struct Mshr {
     std::vector<Payload*> waiters;

@@ -302,4 +302,51 @@ TEST(FaultPath, ApuMapsSystemMemoryWithoutPcie) {
 }
 
 }  // namespace
+
+// Retry vs no-retry (issue 3, acceptance 5): with driver.vm.noretry the VMID's context has
+// retry faults off, so the first fault is fatal: a VM-fault interrupt, the queue killed,
+// and the run reports it; with retry (the default) the access is NACKed and replays.
+TEST(FaultPath, NoRetryFaultKillsTheQueueAndIsReported) {
+  const RunResult r = run_workload(kIsolatedSysmem, {"--set", "driver.vm.noretry=true"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.num("soc.gpu.utcl2.fatal_faults"), 1);
+  EXPECT_EQ(r.num("soc.gpu.utcl2.nacks"), 0);
+  EXPECT_EQ(r.num("driver.irq.vm_faults"), 1);
+  EXPECT_EQ(r.num("driver.vm_faults"), 1);
+  EXPECT_EQ(r.num("driver.queue_kills"), 1);
+  EXPECT_EQ(r.num("soc.gpu.cu.killed_kernels"), 1);
+  EXPECT_EQ(r.num("soc.gpu.cu.fatal_accesses"), 1);
+  EXPECT_EQ(r.num("fault.count"), 0);
+  // The summary says so.
+  const std::string d = temp_dir("noretry");
+  const RunResult shown = run_faultline({"run", "--workload", workload(d, kIsolatedSysmem), "--set",
+                                         "driver.vm.noretry=true"}, "");
+  EXPECT_NE(shown.out.find("fatal GPU page faults (no-retry VMID): 1 VM-fault interrupts; queue killed [kernel k0]"),
+            std::string::npos) << shown.out;
+
+  const RunResult retry = run_workload(kIsolatedSysmem);
+  ASSERT_EQ(retry.status, 0) << retry.err;
+  EXPECT_GT(retry.num("soc.gpu.utcl2.nacks"), 0);
+  EXPECT_EQ(retry.num("soc.gpu.utcl2.fatal_faults"), 0);
+  EXPECT_EQ(retry.num("soc.gpu.cu.killed_kernels"), 0);
+  EXPECT_EQ(retry.num("soc.gpu.cu.accesses"), 1);
+  EXPECT_EQ(retry.num("fault.count"), 1);
+}
+
+// Page tables in system memory: every walk read crosses the link, and walks get slower.
+TEST(FaultPath, PageTablesInSystemMemoryAreWalkedAcrossTheLink) {
+  const std::string ops = "op { vram_alloc { name: \"b\" size_bytes: 16777216 contiguous_bytes: 4096 } }\n"
+                          "op { launch { range: \"b\" pattern: POINTER_CHASE stride_bytes: 4096 cus: 1 "
+                          "waves_per_cu: 1 outstanding_per_wave: 1 accesses_per_wave: 4096 } }\n"
+                          "op { wait {} }\n";
+  const RunResult vram = run_workload(ops);
+  const RunResult sys = run_workload(ops, {"--set", "driver.vm.page_table_location=SYSTEM"});
+  ASSERT_EQ(vram.status, 0) << vram.err;
+  ASSERT_EQ(sys.status, 0) << sys.err;
+  EXPECT_EQ(vram.num("soc.gpu.walker.pt_reads_system"), 0);
+  EXPECT_EQ(sys.num("soc.gpu.walker.pt_reads_system"), sys.num("soc.gpu.walker.pt_reads"));
+  EXPECT_GT(sys.hist("soc.gpu.walker.walk_ns", "mean"), 1.5 * vram.hist("soc.gpu.walker.walk_ns", "mean"));
+  EXPECT_EQ(vram.num("fault.count"), 0);
+}
+
 }  // namespace fl::test

@@ -224,3 +224,66 @@ TEST(TlbArray, InvalidateSinglePageRange) {
   EXPECT_FALSE(hits(tlb, 6));
   EXPECT_TRUE(hits(tlb, 7));
 }
+
+TEST(TlbArray, FragmentEntryCoversItsAlignedBlock) {
+  TlbArray tlb(64, 4);
+  tlb.insert_block(kVmid, 0x1234, 0x8034, 4, false, true);  // 16-page block from 0x1230
+  for (uint64_t v = 0x1230; v < 0x1240; ++v) {
+    const TlbEntry* e = tlb.lookup(kVmid, v);
+    ASSERT_NE(e, nullptr) << v;
+    EXPECT_EQ(e->translate(v), 0x8030 + (v - 0x1230));
+  }
+  EXPECT_EQ(tlb.lookup(kVmid, 0x122f), nullptr);
+  EXPECT_EQ(tlb.lookup(kVmid, 0x1240), nullptr);
+  EXPECT_EQ(tlb.valid_entries(), 1u);
+}
+
+TEST(TlbArray, MixedBlockSizesCoexistAndInvalidateByOverlap) {
+  TlbArray tlb(64, 4);
+  tlb.insert_block(kVmid, 0, 0x100, 9, false, true);      // 2 MiB at page 0
+  tlb.insert_block(kVmid, 0x1000, 0x9000, 0, false, true);  // 4 KiB
+  EXPECT_NE(tlb.lookup(kVmid, 511), nullptr);
+  EXPECT_NE(tlb.lookup(kVmid, 0x1000), nullptr);
+  EXPECT_EQ(tlb.invalidate_range(kVmid, 100, 100), 1u);  // inside the 2 MiB block
+  EXPECT_EQ(tlb.lookup(kVmid, 0), nullptr);
+  EXPECT_NE(tlb.lookup(kVmid, 0x1000), nullptr);
+}
+
+TEST(TlbReplacement, FifoIgnoresHitsLruDoesNot) {
+  for (auto policy : {fl::mmu::Replacement::kLru, fl::mmu::Replacement::kFifo}) {
+    TlbArray tlb(4, 4, policy);  // one set
+    insert_all(tlb, {0, 1, 2, 3});
+    ASSERT_TRUE(hits(tlb, 0));  // LRU: 0 becomes most recent
+    TlbEntry victim;
+    ASSERT_TRUE(tlb.insert(kVmid, 4, ppn_of(4), false, true, &victim));
+    EXPECT_EQ(victim.vpn, policy == fl::mmu::Replacement::kLru ? 1u : 0u);
+  }
+}
+
+TEST(TlbReplacement, TreePlruEvictsAwayFromRecentUse) {
+  TlbArray tlb(4, 4, fl::mmu::Replacement::kTreePlru);
+  insert_all(tlb, {0, 1, 2, 3});
+  // Touch 0 and 2: the tree then points at the half of 1 / 3 not used last.
+  ASSERT_TRUE(hits(tlb, 0));
+  ASSERT_TRUE(hits(tlb, 2));
+  TlbEntry victim;
+  ASSERT_TRUE(tlb.insert(kVmid, 4, ppn_of(4), false, true, &victim));
+  EXPECT_TRUE(victim.vpn == 1 || victim.vpn == 3) << victim.vpn;
+  EXPECT_TRUE(hits(tlb, 0));
+  EXPECT_TRUE(hits(tlb, 2));
+  EXPECT_NE(fl::mmu::ReplacementPolicy::check(fl::mmu::Replacement::kTreePlru, 6), "");
+  EXPECT_EQ(fl::mmu::ReplacementPolicy::check(fl::mmu::Replacement::kTreePlru, 8), "");
+}
+
+TEST(TlbReplacement, RandomIsDeterministicForASeed) {
+  std::vector<uint64_t> a, b;
+  for (auto* out : {&a, &b}) {
+    TlbArray tlb(8, 8, fl::mmu::Replacement::kRandom, 99);
+    for (uint64_t v = 0; v < 64; ++v) {
+      TlbEntry victim;
+      if (tlb.insert(kVmid, v * 1, ppn_of(v), false, true, &victim)) out->push_back(victim.vpn);
+    }
+  }
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a.size(), 56u);
+}
