@@ -45,7 +45,13 @@ void GpuVm::add_writes(DriverThread& t, const std::vector<mmu::PtWrite>& writes,
   t.compute_ns(cfg_.pt_alloc_ns() * static_cast<double>(allocated - allocated_seen_));
   tables_allocated_ += allocated - allocated_seen_;
   allocated_seen_ = allocated;
-  for (const mmu::PtWrite& w : writes) {
+  for (const mmu::PtWrite& whole : writes) {
+   // At most kMaxEntriesPerPacket entries a packet, as amdgpu_vm_sdma_update splits them.
+   for (uint64_t first = 0; first < whole.count; first += kMaxEntriesPerPacket) {
+    mmu::PtWrite w = whole;
+    w.addr += first * 8;
+    w.value += first * whole.incr;
+    w.count = std::min<uint64_t>(kMaxEntriesPerPacket, whole.count - first);
     const bool leaf_system = (w.value & mmu::pte::kValid) && (w.value & mmu::pte::kSystem) &&
                              (w.level == mmu::kPtb || (w.value & mmu::pte::kPdePte));
     if (w.count == 1 || w.incr == 0 || leaf_system) {
@@ -66,9 +72,34 @@ void GpuVm::add_writes(DriverThread& t, const std::vector<mmu::PtWrite>& writes,
       p.dst_system = w.system;
       pkts.push_back(std::move(p));
     }
+   }
   }
   ptes_ += std::accumulate(writes.begin(), writes.end(), uint64_t{0},
                            [](uint64_t n, const mmu::PtWrite& w) { return n + w.count; });
+}
+
+uint32_t GpuVm::submit(DriverThread& t, std::vector<hw::SdmaPacket> pkts, uint32_t last_fence) {
+  // amdgpu_vm_sdma_update commits the job when its IB is full and starts another; here a
+  // job is at most kMaxJobBytes of packets, and the next one waits for the previous fence
+  // so that a huge update never overruns the copy-engine ring.
+  std::vector<hw::SdmaPacket> job;
+  uint64_t bytes = 0;
+  for (hw::SdmaPacket& p : pkts) {
+    if (!job.empty() && bytes + p.size_bytes() > kMaxJobBytes) {
+      if (last_fence != 0) jobs_.wait(t, last_fence);
+      last_fence = jobs_.submit(t, std::move(job));
+      ++split_jobs_;
+      job.clear();
+      bytes = 0;
+    }
+    bytes += p.size_bytes();
+    job.push_back(std::move(p));
+  }
+  if (!job.empty()) {
+    if (last_fence != 0 && split_jobs_.value() > 0) jobs_.wait(t, last_fence);
+    last_fence = jobs_.submit(t, std::move(job));
+  }
+  return last_fence;
 }
 
 void GpuVm::map(DriverThread& t, const std::vector<Run>& runs, bool writeable) {
@@ -92,7 +123,7 @@ void GpuVm::map(DriverThread& t, const std::vector<Run>& runs, bool writeable) {
     std::vector<hw::SdmaPacket> pkts;
     add_writes(t, writes, pkts);
     ++updates_;
-    last_fence = jobs_.submit(t, std::move(pkts));
+    last_fence = submit(t, std::move(pkts), last_fence);
   }
   jobs_.wait(t, last_fence);
   update_ns_.sample(static_cast<double>(now_ps() - start) / 1000.0);
@@ -107,7 +138,7 @@ void GpuVm::unmap(DriverThread& t, uint64_t va, uint64_t pages) {
   std::vector<hw::SdmaPacket> pkts;
   add_writes(t, writes, pkts);
   ++updates_;
-  jobs_.wait(t, jobs_.submit(t, std::move(pkts)));
+  jobs_.wait(t, submit(t, std::move(pkts), 0));
   update_ns_.sample(static_cast<double>(now_ps() - start) / 1000.0);
 }
 

@@ -64,6 +64,12 @@ class GpuVm : public sc_core::sc_module {
   void add_writes(DriverThread& t, const std::vector<mmu::PtWrite>& writes,
                   std::vector<hw::SdmaPacket>& pkts);
   uint64_t alloc_table();
+  // Submits `pkts` as one job, or as several of at most kMaxJobBytes each; returns the
+  // last fence.
+  uint32_t submit(DriverThread& t, std::vector<hw::SdmaPacket> pkts, uint32_t last_fence);
+
+  static constexpr uint64_t kMaxJobBytes = 64 * 1024;       // AMDGPU_VM_SDMA_MAX_NUM_DW (16 Ki dwords)
+  static constexpr uint64_t kMaxEntriesPerPacket = 8192;     // one WRITE/PTEPDE packet's entries
 
   config::GpuVm cfg_;
   SdmaJobs& jobs_;
@@ -78,6 +84,7 @@ class GpuVm : public sc_core::sc_module {
   stats::Counter updates_{stats_, "updates", "count", "Page-table updates (each one copy-engine job)"};
   stats::Counter ptes_{stats_, "ptes_written", "count", "PTEs written"};
   stats::Counter tables_allocated_{stats_, "tables_allocated", "count", "Page-table and page-directory pages allocated"};
+  stats::Counter split_jobs_{stats_, "split_jobs", "count", "Extra copy-engine jobs an update needed because it exceeded one job's size"};
   stats::Counter flushes_{stats_, "tlb_flushes", "count", "TLB flushes"};
   stats::Counter polls_{stats_, "tlb_ack_polls", "count", "Reads of the invalidation ACK register"};
   stats::Histogram update_ns_{stats_, "update_ns", "ns", "Mapping from the first update's start to the last fence signalled"};

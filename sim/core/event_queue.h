@@ -1,7 +1,9 @@
 // A timed callback queue: the one mechanism by which modules schedule their own future
-// work. Each queue owns one sc_event and one SystemC method process; callbacks run in
-// (time, insertion) order, so runs are deterministic. Far cheaper than one sc_event per
-// pending item, and the single place the kernel-event count is taken.
+// work. Every EventQueue feeds one process-wide scheduler: a single heap ordered by
+// (time, insertion), driven by one sc_event and one SystemC method process, so the SystemC
+// kernel is involved once per distinct simulated time rather than once per callback.
+// Callbacks run in (time, insertion) order across all queues, so runs are deterministic.
+// The scheduler is also the single place the kernel-event count is taken.
 #pragma once
 
 #include <cstdint>
@@ -15,8 +17,8 @@ class EventQueue {
  public:
   using Callback = std::function<void()>;
 
-  // Must be constructed during elaboration (it spawns a method process in the current
-  // module). `name` names that process.
+  // Must be constructed during elaboration the first time (the scheduler spawns its
+  // method process then). `name` names the queue for diagnostics.
   explicit EventQueue(const char* name);
   EventQueue(const EventQueue&) = delete;
   EventQueue& operator=(const EventQueue&) = delete;
@@ -26,31 +28,15 @@ class EventQueue {
   // Runs `fn` at absolute time `when` (not in the past).
   void schedule_at(const sc_core::sc_time& when, Callback fn);
 
-  bool empty() const { return heap_.empty(); }
+  // No callback of this queue is pending.
+  bool empty() const { return pending_ == 0; }
 
   // Callbacks dispatched by every queue of this process so far (stats.json meta).
-  static uint64_t dispatched() { return dispatched_; }
+  static uint64_t dispatched();
 
  private:
-  struct Item {
-    uint64_t when_ps;
-    uint64_t seq;
-    Callback fn;
-  };
-  struct Later {
-    bool operator()(const Item& a, const Item& b) const {
-      return a.when_ps != b.when_ps ? a.when_ps > b.when_ps : a.seq > b.seq;
-    }
-  };
-
-  void fire();
-  void arm();
-
-  sc_core::sc_event event_;
-  std::vector<Item> heap_;
-  uint64_t seq_ = 0;
-  bool in_fire_ = false;
-  static uint64_t dispatched_;
+  friend class Scheduler;
+  uint64_t pending_ = 0;
 };
 
 }  // namespace fl
