@@ -30,7 +30,39 @@ uint32_t oldest(const uint64_t* stamps, uint32_t ways) {
 }
 }  // namespace
 
-uint32_t LruPolicy::victim(uint32_t set) { return oldest(&stamp_[size_t{set} * ways_], ways_); }
+LruPolicy::LruPolicy(uint32_t sets, uint32_t ways)
+    : ways_(ways), prev_(size_t{sets} * ways), next_(size_t{sets} * ways), mru_(sets), lru_(sets) {
+  // Initially way ways-1 is most and way 0 least recently used.
+  for (uint32_t s = 0; s < sets; ++s) {
+    for (uint32_t w = 0; w < ways; ++w) {
+      prev_[size_t{s} * ways + w] = w + 1 < ways ? w + 1 : w;
+      next_[size_t{s} * ways + w] = w > 0 ? w - 1 : w;
+    }
+    mru_[s] = ways - 1;
+    lru_[s] = 0;
+  }
+}
+
+void LruPolicy::touch(uint32_t set, uint32_t way) {
+  if (mru_[set] == way) return;
+  uint32_t* prev = &prev_[size_t{set} * ways_];
+  uint32_t* next = &next_[size_t{set} * ways_];
+  // Unlink (way is not the MRU, so it has a predecessor).
+  const uint32_t p = prev[way];
+  if (lru_[set] == way) {
+    lru_[set] = p;
+  } else {
+    const uint32_t n = next[way];
+    prev[n] = p;
+    next[p] = n;
+  }
+  if (lru_[set] == p) next[p] = p;
+  // Push in front.
+  next[way] = mru_[set];
+  prev[mru_[set]] = way;
+  prev[way] = way;
+  mru_[set] = way;
+}
 uint32_t FifoPolicy::victim(uint32_t set) { return oldest(&stamp_[size_t{set} * ways_], ways_); }
 
 void TreePlruPolicy::touch(uint32_t set, uint32_t way) {

@@ -36,18 +36,22 @@ class ReplacementPolicy {
                                                  uint64_t seed);
 };
 
+// Exact LRU as a recency list per set (O(1) touch and victim, which matters for the
+// fully associative UTCL1 and page-walk caches).
 class LruPolicy : public ReplacementPolicy {
  public:
-  LruPolicy(uint32_t sets, uint32_t ways) : ways_(ways), stamp_(size_t{sets} * ways, 0) {}
-  void touch(uint32_t set, uint32_t way) override { stamp_[size_t{set} * ways_ + way] = ++clock_; }
+  LruPolicy(uint32_t sets, uint32_t ways);
+  void touch(uint32_t set, uint32_t way) override;
   void filled(uint32_t set, uint32_t way) override { touch(set, way); }
-  uint32_t victim(uint32_t set) override;
+  uint32_t victim(uint32_t set) override { return lru_[set]; }
   const char* name() const override { return "LRU"; }
 
  private:
   uint32_t ways_;
-  uint64_t clock_ = 0;
-  std::vector<uint64_t> stamp_;
+  std::vector<uint32_t> prev_;  // towards the most recently used, per (set, way)
+  std::vector<uint32_t> next_;  // towards the least recently used
+  std::vector<uint32_t> mru_;   // per set
+  std::vector<uint32_t> lru_;   // per set
 };
 
 class FifoPolicy : public ReplacementPolicy {
