@@ -53,7 +53,7 @@ Driver::Driver(sc_core::sc_module_name name, const config::Driver& cfg, const Pl
       svm_("svm", cfg.svm(), vm_, migrate_, host_alloc_, vram_alloc_, p.apu, kPasid, trace),
       irq_("irq", cfg.irq(), p.cpu, p.host_mem,
            IrqHandler::Rings{layout_.ih_ring, p.ih.ring_bytes(0), layout_.ih_wptr_wb,
-                             layout_.ih1_ring, p.ih.ring_bytes(1)},
+                             layout_.ih1_ring, p.ih.ring_bytes(1), p.ih.retry_cam()},
            sdma_, svm_, trace) {
   p.ih.program(layout_.ih_ring, layout_.ih_wptr_wb, layout_.ih1_ring, iommu::kMsiBase, kMsiVector);
   p.intc.connect(kMsiVector, [this](uint32_t) { irq_.on_msi(); });

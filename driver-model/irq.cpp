@@ -153,7 +153,7 @@ void IrqHandler::dispatch_ih0(DriverThread& t, const IhEntry& e, uint64_t report
                      " (fatal VM faults are not modelled yet)");
     }
     ++retry_faults_;
-    if (filter_.filter(mmu::fault_address(e.src_data), e.pasid, e.timestamp, ih0_processed_ts_)) {
+    if (filtered(e, ih0_processed_ts_)) {
       ++filtered_;
       if (report != 0) trace_->outcome(report, Outcome::kFiltered);
       return;
@@ -162,6 +162,7 @@ void IrqHandler::dispatch_ih0(DriverThread& t, const IhEntry& e, uint64_t report
     t.compute_ns(cfg_.delegate_ns());
     if (soft_.size() * kIhEntryBytes >= cfg_.soft_ring_bytes()) {
       ++soft_full_;
+      if (rings_.retry_cam) cam_ack(t, e);
       if (report != 0) trace_->outcome(report, Outcome::kRingLost);
       return;
     }
@@ -190,7 +191,20 @@ void IrqHandler::retry_fault(DriverThread& t, const IhEntry& e, uint64_t report)
   f.write = mmu::fault_write(e.src_data);
   f.timestamp = e.timestamp;
   f.report = report;
+  const bool ack_first = cfg_.cam_ack() == config::IrqHandling::BEFORE_PTE_UPDATE;
+  if (rings_.retry_cam && ack_first) cam_ack(t, e);
   faults_.handle_retry_fault(t, f);
+  if (rings_.retry_cam && !ack_first) cam_ack(t, e);
+}
+
+bool IrqHandler::filtered(const IhEntry& e, uint64_t processed_ts) {
+  if (rings_.retry_cam) return false;  // amdgpu_gmc_filter_faults is skipped with the CAM
+  return filter_.filter(mmu::fault_address(e.src_data), e.pasid, e.timestamp, processed_ts);
+}
+
+void IrqHandler::cam_ack(DriverThread& t, const IhEntry& e) {
+  ++cam_acks_;
+  t.mmio_write(hw::regs::kIhRetryCamDoorbell, e.src_data[2] & hw::regs::kIhCamIndexMask);
 }
 
 void IrqHandler::soft_thread() {
@@ -246,7 +260,7 @@ void IrqHandler::process_ih1(DriverThread& t) {
       t.compute_ns(cfg_.entry_ns());
       if (is_vm_fault(e) && mmu::fault_retry(e.src_data)) {
         ++retry_faults_;
-        if (filter_.filter(mmu::fault_address(e.src_data), e.pasid, e.timestamp, ih1_processed_ts_)) {
+        if (filtered(e, ih1_processed_ts_)) {
           ++filtered_;
           if (report != 0) trace_->outcome(report, Outcome::kFiltered);
         } else {

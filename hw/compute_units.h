@@ -61,6 +61,10 @@ class ComputeUnits : public sc_core::sc_module {
   // Why `spec` cannot run on a GPU configured by `cfg`, or empty.
   static std::string check_launch(const config::ComputeUnits& cfg, const KernelSpec& spec);
 
+  // Preemption (the command processor): a paused kernel's waves issue nothing new and hold
+  // their NACKed accesses' replays until resumed; accesses already past translation finish.
+  void set_paused(const std::string& kernel, bool paused);
+
   uint64_t completed() const { return completed_.value(); }
   uint64_t in_flight() const { return in_flight_; }
 
@@ -81,6 +85,8 @@ class ComputeUnits : public sc_core::sc_module {
     std::function<void()> done;
     std::vector<Wave> waves;
     uint64_t waves_done = 0;
+    bool paused = false;                // preempted (set_paused)
+    std::vector<Payload*> held_replays;  // replays due while paused
   };
 
   void pump(Wave& w);

@@ -134,11 +134,11 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
       "sim", rc.msg.sim(), m.soc->gpu.cu,
       [&m] {
         return m.soc->gpu.cu.in_flight() == 0 && m.driver->idle() && m.soc->gpu.ih.idle() &&
-               m.soc->gpu.sdma.idle();
+               m.soc->gpu.sdma.idle() && m.soc->gpu.cp.idle();
       },
       [&m] { return "the workload is at " + m.workload->current_op_name(); });
   m.workload = std::make_unique<WorkloadRunner>("workload", workload, rc.msg, *m.driver,
-                                                m.soc->gpu.cu, [&m] { m.control->workload_done(); });
+                                                m.soc->gpu.cu, m.soc->gpu.cp, [&m] { m.control->workload_done(); });
 
   sc_core::sc_start(from_ns(rc.msg.sim().max_time_ns()));
 

@@ -23,7 +23,8 @@ Gpu::Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, Fa
       vram("vram", vram_params(cfg.vram())),
       ih("ih", cfg.ih(), clock, {"utcl2", "sdma"}, trace),
       sdma("sdma", cfg.sdma(), clock),
-      regs("regs") {
+      regs("regs"),
+      cp("cp", cfg.cp(), cfg.cu(), cfg.vram().bandwidth_gb_per_s(), cu) {
   cu.tr_out.socket.bind(utcl2.in.socket);
   cu.mem_out.socket.bind(fabric.in("cu").socket);
   walker.mem.socket.bind(fabric.in("walker").socket);

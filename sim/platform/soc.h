@@ -14,6 +14,7 @@
 #include <memory>
 #include <systemc>
 
+#include "hw/command_processor.h"
 #include "hw/compute_units.h"
 #include "hw/copy_engine.h"
 #include "hw/gpu_fabric.h"
@@ -43,6 +44,7 @@ class Gpu : public sc_core::sc_module {
   hw::InterruptHandler ih;
   hw::CopyEngine sdma;
   hw::RegisterBus regs;
+  hw::CommandProcessor cp;
 };
 
 class Host : public sc_core::sc_module {
