@@ -140,7 +140,8 @@ void CommandProcessor::kernel_done(QueueId id, const std::string& kernel) {
   // A draining unmap finishes when the last kernel does.
   if (q.state == State::kUnmapping && policy_->drains() && q.kernels.empty()) {
     ++q.drain_token;
-    events_.schedule(from_ns(cfg_.unmap_queues_ns()), [this, id] { finish_unmap(id, false, 0, 0); });
+    events_.schedule(from_ns(cfg_.unmap_queues_ns()),
+                     [this, id, waves = q.unmap_waves] { finish_unmap(id, false, waves, 0); });
     return;
   }
   // An idle queue gives its slot to one that waits.
@@ -222,6 +223,7 @@ void CommandProcessor::unmap(QueueId id) {
   q.state = State::kUnmapping;
   if (q.unmap_ps == 0) q.unmap_ps = now_ps();
   const Residency r = resident(q);
+  q.unmap_waves = r.waves;
   if (r.waves == 0) {
     events_.schedule(from_ns(cfg_.unmap_queues_ns()), [this, id] { finish_unmap(id, false, 0, 0); });
     return;

@@ -159,6 +159,7 @@ class CommandProcessor : public sc_core::sc_module {
     uint64_t unmap_ps = 0;        // the unmap in progress was requested (0: none)
     uint64_t restore_ps = 0;      // the driver's last restore request
     uint64_t drain_token = 0;     // invalidates a stale preemption timeout
+    uint64_t unmap_waves = 0;     // resident when the unmap in progress began
   };
 
   Residency resident(const Queue& q) const;
