@@ -101,14 +101,17 @@ void GpuVm::map(DriverThread& t, const std::vector<Run>& runs, bool writeable) {
   const uint64_t start = now_ps();
   uint32_t last_fence = 0;
   size_t i = 0;
-  while (i < runs.size()) {
-    // One amdgpu_vm_update_range per stretch of runs in the same domain.
-    const bool system = runs[i].system;
-    t.compute_ns(cfg_.update_ns());
-    std::vector<hw::SdmaPacket> pkts;
-    for (; i < runs.size() && runs[i].system == system; ++i) add_run(t, runs[i], writeable, pkts);
-    ++updates_;
-    last_fence = jobs_.submit(t, std::move(pkts));
+  {
+    LockGuard resv(t, root_resv_, /*shared=*/false);
+    while (i < runs.size()) {
+      // One amdgpu_vm_update_range per stretch of runs in the same domain.
+      const bool system = runs[i].system;
+      t.compute_ns(cfg_.update_ns());
+      std::vector<hw::SdmaPacket> pkts;
+      for (; i < runs.size() && runs[i].system == system; ++i) add_run(t, runs[i], writeable, pkts);
+      ++updates_;
+      last_fence = jobs_.submit(t, std::move(pkts));
+    }
   }
   jobs_.wait(t, last_fence);
   update_ns_.sample(static_cast<double>(now_ps() - start) / 1000.0);

@@ -68,6 +68,9 @@ class GpuVm : public sc_core::sc_module {
   // (level, va >> level span of the level above) -> table address
   std::map<std::pair<int, uint64_t>, uint64_t> tables_;
 
+  // The root page directory's reservation (dma_resv ww_mutex), held while a page-table
+  // update is built and submitted (amdgpu_vm_update_range under the VM's reservation).
+  hw::HostLock root_resv_{"root_resv", false};
   stats::Group stats_;
   stats::Counter updates_{stats_, "updates", "count", "Page-table updates (each one copy-engine job)"};
   stats::Counter ptes_{stats_, "ptes_written", "count", "PTEs written"};

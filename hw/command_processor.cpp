@@ -56,10 +56,10 @@ CuResources CommandProcessor::resources(const config::CommandProcessor& cfg,
   r.cus = cu.count();
   r.max_waves_per_cu = cu.max_waves_per_cu();
   r.wave_lanes = cfg.wave_lanes();
-  r.vgpr_bytes_per_cu = cfg.vgpr_bytes_per_cu();
-  r.sgpr_bytes_per_cu = cfg.sgpr_bytes_per_cu();
-  r.lds_bytes_per_cu = cfg.lds_bytes_per_cu();
-  r.hwreg_bytes_per_wave = cfg.hwreg_bytes_per_wave();
+  r.vgpr_bytes_per_cu = cfg.cu_vgpr_bytes();
+  r.sgpr_bytes_per_cu = cfg.cu_sgpr_bytes();
+  r.lds_bytes_per_cu = cfg.cu_lds_bytes();
+  r.hwreg_bytes_per_wave = cfg.wave_hwreg_bytes();
   return r;
 }
 

@@ -44,7 +44,7 @@ std::string check_descriptor(const KernelDescriptor& d, const CuResources& r) {
            std::to_string(uint64_t{d.waves_per_workgroup} * vgpr_bytes_per_wave(d, r)) +
            " bytes of VGPRs, " + std::to_string(uint64_t{d.waves_per_workgroup} * d.sgprs_per_wave * 4) +
            " of SGPRs, " + std::to_string(d.lds_bytes_per_workgroup) +
-           " of LDS) does not fit on a CU (soc.gpu.cu.max_waves_per_cu, soc.gpu.cp.*_bytes_per_cu)";
+           " of LDS) does not fit on a CU (soc.gpu.cu.max_waves_per_cu, soc.gpu.cp.cu_*_bytes)";
   }
   const uint64_t capacity = n * r.cus;
   if (d.workgroups > capacity) {

@@ -63,7 +63,7 @@ TEST(Preemption, CwsrLatencyIsFixedPlusResidentStateOverBandwidth) {
   const auto& cp = gpu.cp();
   const uint64_t waves = uint64_t{wgs} * wpw;
   const uint64_t reg_bytes = waves * (uint64_t{vgprs} * cp.wave_lanes() * 4 + uint64_t{sgprs} * 4 +
-                                      cp.hwreg_bytes_per_wave());
+                                      cp.wave_hwreg_bytes());
   const uint64_t lds_bytes = uint64_t{wgs} * lds;
   const double vram = gpu.vram().bandwidth_gb_per_s();
   const int64_t state = ps_of_ns(cp.cwsr_per_wave_ns() * static_cast<double>(waves)) +
