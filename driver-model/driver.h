@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 #include <systemc>
 
 #include "driver-model/gpu_vm.h"
@@ -39,6 +40,7 @@ struct Platform {
   hw::SparseMemory& host_mem;
   hw::SparseMemory& vram;
   bool apu;  // GPU and CPU share memory behind an on-die link (is_app_apu)
+  std::vector<hw::CopyEngine*> more_sdma = {};  // copy engines after SDMA0
 };
 
 class Driver : public sc_core::sc_module {
@@ -53,7 +55,7 @@ class Driver : public sc_core::sc_module {
 
   Svm& svm() { return svm_; }
   // No interrupt, fault or copy-engine job in progress.
-  bool idle() const { return irq_.idle() && sdma_.idle(); }
+  bool idle() const { return irq_.idle() && sched_.idle(); }
   hw::HostCpu& cpu() { return cpu_; }
 
  private:
@@ -65,7 +67,12 @@ class Driver : public sc_core::sc_module {
     uint64_t fence;
     uint64_t sdma_ring;
     uint64_t gart_table;
+    std::vector<uint64_t> more_sdma_rings;   // one per engine after SDMA0
+    std::vector<uint64_t> more_sdma_fences;
   };
+  static std::vector<std::unique_ptr<SdmaJobs>> more_jobs(const config::Driver& cfg, const Platform& p,
+                                                          const Layout& l);
+  std::vector<SdmaJobs*> all_jobs();
   static Layout lay_out(const config::Driver& cfg, const Platform& p, PhysAllocator& host,
                         PhysAllocator& vram);
 
@@ -74,6 +81,8 @@ class Driver : public sc_core::sc_module {
   PhysAllocator vram_alloc_;
   Layout layout_;
   SdmaJobs sdma_;
+  std::vector<std::unique_ptr<SdmaJobs>> sdma_more_;
+  SdmaScheduler sched_;
   GpuVm vm_;
   Migration migrate_;
   Svm svm_;

@@ -19,7 +19,7 @@ int ctz64(uint64_t v) { return v == 0 ? 64 : __builtin_ctzll(v); }
 int floor_log2(uint64_t v) { return 63 - __builtin_clzll(v); }
 }  // namespace
 
-GpuVm::GpuVm(sc_core::sc_module_name name, const config::GpuVm& cfg, SdmaJobs& jobs,
+GpuVm::GpuVm(sc_core::sc_module_name name, const config::GpuVm& cfg, SdmaScheduler& jobs,
              PhysAllocator& vram_alloc, hw::SparseMemory& vram, mmu::PageWalker& walker,
              uint8_t vmid)
     : sc_module(name), cfg_(cfg), jobs_(jobs), vram_alloc_(vram_alloc), vram_(vram), vmid_(vmid) {
@@ -101,6 +101,7 @@ void GpuVm::map(DriverThread& t, const std::vector<Run>& runs, bool writeable) {
   const uint64_t start = now_ps();
   uint32_t last_fence = 0;
   size_t i = 0;
+  SdmaJobs& jobs = jobs_.pick_for_pte();
   {
     LockGuard resv(t, root_resv_, /*shared=*/false);
     while (i < runs.size()) {
@@ -110,10 +111,10 @@ void GpuVm::map(DriverThread& t, const std::vector<Run>& runs, bool writeable) {
       std::vector<hw::SdmaPacket> pkts;
       for (; i < runs.size() && runs[i].system == system; ++i) add_run(t, runs[i], writeable, pkts);
       ++updates_;
-      last_fence = jobs_.submit(t, std::move(pkts));
+      last_fence = jobs.submit(t, std::move(pkts));
     }
   }
-  jobs_.wait(t, last_fence);
+  jobs.wait(t, last_fence);
   update_ns_.sample(static_cast<double>(now_ps() - start) / 1000.0);
 }
 

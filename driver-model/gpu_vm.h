@@ -33,7 +33,7 @@ enum class TlbFlush : uint32_t { kLegacy = 0, kLightweight = 1, kHeavyweight = 2
 
 class GpuVm : public sc_core::sc_module {
  public:
-  GpuVm(sc_core::sc_module_name name, const config::GpuVm& cfg, SdmaJobs& jobs,
+  GpuVm(sc_core::sc_module_name name, const config::GpuVm& cfg, SdmaScheduler& jobs,
         PhysAllocator& vram_alloc, hw::SparseMemory& vram, mmu::PageWalker& walker, uint8_t vmid);
 
   // A run of pages contiguous in VA and in physical memory.
@@ -60,7 +60,7 @@ class GpuVm : public sc_core::sc_module {
   void add_run(DriverThread& t, const Run& r, bool writeable, std::vector<hw::SdmaPacket>& pkts);
 
   config::GpuVm cfg_;
-  SdmaJobs& jobs_;
+  SdmaScheduler& jobs_;
   PhysAllocator& vram_alloc_;
   hw::SparseMemory& vram_;
   uint8_t vmid_;

@@ -32,7 +32,7 @@ void IrqHandler::validate(const config::IrqHandling& cfg, const std::string& key
 
 IrqHandler::IrqHandler(sc_core::sc_module_name name, const config::IrqHandling& cfg,
                        hw::HostCpu& cpu, hw::SparseMemory& host_mem, const Rings& rings,
-                       SdmaJobs& jobs, FaultHandler& faults, FaultTrace* trace)
+                       SdmaScheduler& jobs, FaultHandler& faults, FaultTrace* trace)
     : sc_module(name),
       cfg_(cfg),
       cpu_(cpu),
@@ -173,9 +173,11 @@ void IrqHandler::dispatch_ih0(DriverThread& t, const IhEntry& e, uint64_t report
     schedule(soft_worker_);
     return;
   }
-  if (e.client_id == ih_client::kSdma0 && e.src_id == ih_src::kSdmaTrap) {
-    jobs_.process_trap(t);
-    return;
+  if (e.src_id == ih_src::kSdmaTrap) {
+    if (SdmaJobs* j = jobs_.by_client(e.client_id)) {
+      j->process_trap(t);
+      return;
+    }
   }
   ++unhandled_;
 }

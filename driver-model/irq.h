@@ -66,7 +66,7 @@ class IrqHandler : public sc_core::sc_module {
   };
 
   IrqHandler(sc_core::sc_module_name name, const config::IrqHandling& cfg, hw::HostCpu& cpu,
-             hw::SparseMemory& host_mem, const Rings& rings, SdmaJobs& jobs, FaultHandler& faults,
+             hw::SparseMemory& host_mem, const Rings& rings, SdmaScheduler& jobs, FaultHandler& faults,
              FaultTrace* trace);
 
   // The host interrupt controller calls this when the IH's MSI arrives.
@@ -114,7 +114,7 @@ class IrqHandler : public sc_core::sc_module {
   hw::HostCpu& cpu_;
   hw::SparseMemory& host_mem_;
   Rings rings_;
-  SdmaJobs& jobs_;
+  SdmaScheduler& jobs_;
   FaultHandler& faults_;
   FaultTrace* trace_;
   FaultFilter filter_;

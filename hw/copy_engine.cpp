@@ -96,15 +96,16 @@ SdmaPacket SdmaPacket::poll_regmem(uint64_t addr, bool system, uint32_t referenc
 }
 
 CopyEngine::CopyEngine(sc_core::sc_module_name name, const config::CopyEngine& cfg,
-                       const Clock& clock)
+                       const Clock& clock, uint32_t engine)
     : sc_module(name),
       mem("mem", [this](Payload& gp) { on_mem_response(gp); }),
       ih_out("ih_out", [](Payload& gp) { gp.release(); }),
       regs("regs", [](uint64_t) { return 0u; },
            [this](uint64_t o, uint32_t v) {
-             if (o == regs::kSdmaDoorbell) doorbell(v);
+             if (o == regs::sdma_doorbell(engine_)) doorbell(v);
            }),
       cfg_(cfg),
+      engine_(engine),
       overhead_(clock.cycles(cfg.packet_overhead_cycles())),
       poll_interval_(clock.cycles(cfg.poll_interval_cycles())),
       queue_("queue") {
@@ -221,7 +222,7 @@ void CopyEngine::start_packet() {
       Txn& t = new_txn(tlm::TLM_WRITE_COMMAND, 0, false, 0);
       InterruptExt& irq = t.ensure<InterruptExt>();
       irq = InterruptExt{};
-      irq.client_id = ih_client::kSdma0;
+      irq.client_id = ih_client::kSdma[engine_];
       irq.src_id = ih_src::kSdmaTrap;
       irq.src_data[0] = cur_.value;
       ih_out.send(t);

@@ -14,7 +14,9 @@
 // Packet sizes are those of sdma_v4_0 (vega10_sdma_pkt_open.h): COPY_LINEAR 7 dwords,
 // WRITE 4 + data dwords, PTEPDE 10, FENCE 4, TRAP 2, POLL_REGMEM 6. Packets are carried decoded beside
 // the ring; the fetch is timed by their real sizes.
-// Abstracts away: multiple engines and queues, indirect buffers, the engine's own UTCL1
+// Several engines are several CopyEngine modules (soc.gpu.sdma, sdma1, ...), each with its
+// own ring, doorbell register window (regs::sdma_base) and trap client (ih_client::kSdma).
+// Abstracts away: several queues per engine (page queue, user queues), indirect buffers, the engine's own UTCL1
 // (addresses are physical: VRAM, or host DMA addresses with the system flag), tiling,
 // POLL_REGMEM on registers (memory only) and its retry count (it polls until it matches).
 //
@@ -65,7 +67,10 @@ struct SdmaPacket {
 
 class CopyEngine : public sc_core::sc_module {
  public:
-  CopyEngine(sc_core::sc_module_name name, const config::CopyEngine& cfg, const Clock& clock);
+  CopyEngine(sc_core::sc_module_name name, const config::CopyEngine& cfg, const Clock& clock,
+             uint32_t engine = 0);
+
+  uint32_t engine() const { return engine_; }
 
   AtInitiatorPort mem;
   AtInitiatorPort ih_out;
@@ -96,6 +101,7 @@ class CopyEngine : public sc_core::sc_module {
   Txn& new_txn(tlm::tlm_command cmd, uint64_t addr, bool system, uint32_t len);
 
   config::CopyEngine cfg_;
+  uint32_t engine_;
   sc_core::sc_time overhead_;
   sc_core::sc_time poll_interval_;
   EventQueue queue_;

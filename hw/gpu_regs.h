@@ -22,9 +22,15 @@ constexpr uint32_t kIhRbCntlWptrOverflowClear = 1u << 31;  // IH_RB_CNTL.WPTR_OV
 constexpr uint64_t kIhRetryCamDoorbell = kIhBase + 0xC;
 constexpr uint32_t kIhCamIndexMask = 0x3ff;
 
-// Copy engine: the ring's write-pointer doorbell (byte offset in the ring).
+// Copy engine: the ring's write-pointer doorbell (byte offset in the ring). SDMA0 at
+// kSdmaBase, further engines from kSdmaMoreBase, a window each.
 constexpr uint64_t kSdmaBase = 0x2000;
 constexpr uint64_t kSdmaDoorbell = kSdmaBase + 0x0;
+constexpr uint64_t kSdmaMoreBase = 0x10000;
+constexpr uint64_t sdma_base(uint32_t engine) {
+  return engine == 0 ? kSdmaBase : kSdmaMoreBase + (engine - 1) * kWindowBytes;
+}
+constexpr uint64_t sdma_doorbell(uint32_t engine) { return sdma_base(engine) + 0x0; }
 
 // VM L2 invalidation engine 17 (the engine gmc_v9_0_flush_gpu_tlb uses).
 constexpr uint64_t kVmBase = 0x3000;

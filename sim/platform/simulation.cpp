@@ -126,15 +126,22 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
   configure_systemc();
   Models m;
   m.soc = std::make_unique<Soc>("soc", rc.msg.soc(), rc.msg.sim().seed(), &m.ledger);
+  const std::vector<hw::CopyEngine*> engines = m.soc->gpu.sdma_engines();
   driver::Platform plat{m.soc->host.cpu,        m.soc->host.intc,          m.soc->gpu.ih,
                         m.soc->gpu.sdma,        m.soc->gpu.walker,         m.soc->host.dram.storage(),
-                        m.soc->gpu.vram.storage(), m.soc->apu()};
+                        m.soc->gpu.vram.storage(), m.soc->apu(),
+                        {engines.begin() + 1, engines.end()}};
   m.driver = std::make_unique<driver::Driver>("driver", rc.msg.driver(), plat, &m.ledger);
   m.control = std::make_unique<SimControl>(
       "sim", rc.msg.sim(), m.soc->gpu.cu,
       [&m] {
         return m.soc->gpu.cu.in_flight() == 0 && m.driver->idle() && m.soc->gpu.ih.idle() &&
-               m.soc->gpu.sdma.idle() && m.soc->gpu.cp.idle();
+               m.soc->gpu.cp.idle() && [&m] {
+                 for (hw::CopyEngine* e : m.soc->gpu.sdma_engines()) {
+                   if (!e->idle()) return false;
+                 }
+                 return true;
+               }();
       },
       [&m] { return "the workload is at " + m.workload->current_op_name(); });
   m.workload = std::make_unique<WorkloadRunner>("workload", workload, rc.msg, *m.driver,

@@ -13,15 +13,26 @@ hw::MemoryParams dram_params(const config::HostDram& c) {
 }
 }  // namespace
 
+// Names of the extra copy engines and of the fabric and IH ports they add.
+std::vector<std::string> more_sdma(const config::Gpu& cfg) {
+  std::vector<std::string> n;
+  for (uint32_t i = 1; i < cfg.sdma().engines(); ++i) n.push_back("sdma" + std::to_string(i));
+  return n;
+}
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 Gpu::Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, FaultTrace* trace)
     : sc_module(name),
       clock(cfg.clock_mhz()),
       cu("cu", cfg.cu(), clock, seed, trace),
       walker("walker", cfg.walker(), clock),
       utcl2("utcl2", cfg.utcl2(), clock, walker, trace),
-      fabric("fabric", cfg.fabric(), clock, {"cu", "walker", "sdma", "ih"}),
+      fabric("fabric", cfg.fabric(), clock, with({"cu", "walker", "sdma", "ih"}, more_sdma(cfg))),
       vram("vram", vram_params(cfg.vram())),
-      ih("ih", cfg.ih(), clock, {"utcl2", "sdma"}, trace),
+      ih("ih", cfg.ih(), clock, with({"utcl2", "sdma"}, more_sdma(cfg)), trace),
       sdma("sdma", cfg.sdma(), clock),
       regs("regs"),
       cp("cp", cfg.cp(), cfg.cu(), cfg.vram().bandwidth_gb_per_s(), cu) {
@@ -36,6 +47,21 @@ Gpu::Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, Fa
   regs.window(hw::regs::kIhBase, hw::regs::kWindowBytes, "ih").socket.bind(ih.regs.port.socket);
   regs.window(hw::regs::kSdmaBase, hw::regs::kWindowBytes, "sdma").socket.bind(sdma.regs.port.socket);
   regs.window(hw::regs::kVmBase, hw::regs::kWindowBytes, "utcl2").socket.bind(utcl2.regs.port.socket);
+  uint32_t engine = 1;
+  for (const std::string& n : more_sdma(cfg)) {
+    sdma_more.push_back(std::make_unique<hw::CopyEngine>(n.c_str(), cfg.sdma(), clock, engine));
+    hw::CopyEngine& e = *sdma_more.back();
+    e.mem.socket.bind(fabric.in(n).socket);
+    e.ih_out.socket.bind(ih.source(n).socket);
+    regs.window(hw::regs::sdma_base(engine), hw::regs::kWindowBytes, n).socket.bind(e.regs.port.socket);
+    ++engine;
+  }
+}
+
+std::vector<hw::CopyEngine*> Gpu::sdma_engines() {
+  std::vector<hw::CopyEngine*> all{&sdma};
+  for (auto& e : sdma_more) all.push_back(e.get());
+  return all;
 }
 
 Host::Host(sc_core::sc_module_name name, const config::Host& cfg)

@@ -1,7 +1,8 @@
 // The copy engine on a bench: its memory port on one Memory (standing for VRAM and host
 // memory: addresses are disjoint), its interrupts into a recording sink, its doorbell
 // written by a bench initiator. Every packet type's data lands where it should, and a lone
-// COPY_LINEAR and a POLL_REGMEM take the time the config implies.
+// COPY_LINEAR and a POLL_REGMEM take the time the config implies. A second engine (SDMA1)
+// has its own ring and doorbell window and raises its traps as IH client SDMA1.
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -33,25 +34,38 @@ struct Bench : sc_core::sc_module {
         clock(kClockMhz),
         mem("mem", MemoryParams{1ULL << 32, kMemLatencyNs, kMemGbPerS, kMemAccess}),
         sdma("sdma", cfg, clock),
+        sdma1("sdma1", cfg, clock, 1),
         irq_sink("irq_sink", [this](Payload& gp) {
           traps.push_back(gp.get_extension<InterruptExt>()->src_data[0]);
+          trap_clients.push_back(gp.get_extension<InterruptExt>()->client_id);
           trap_ps.push_back(now_ps());
           gp.set_response_status(tlm::TLM_OK_RESPONSE);
           irq_sink.respond(gp);
         }),
-        cpu("cpu", [](Payload& gp) { gp.release(); }) {
+        irq_sink1("irq_sink1", [this](Payload& gp) {
+          traps1.push_back(gp.get_extension<InterruptExt>()->client_id);
+          gp.set_response_status(tlm::TLM_OK_RESPONSE);
+          irq_sink1.respond(gp);
+        }),
+        cpu("cpu", [](Payload& gp) { gp.release(); }),
+        cpu1("cpu1", [](Payload& gp) { gp.release(); }),
+        mem1("mem1", MemoryParams{1ULL << 32, kMemLatencyNs, kMemGbPerS, kMemAccess}) {
     sdma.mem.socket.bind(mem.port.socket);
     sdma.ih_out.socket.bind(irq_sink.socket);
     cpu.socket.bind(sdma.regs.port.socket);
     sdma.program_ring(kRing, kRingBytes);
+    sdma1.mem.socket.bind(mem1.port.socket);
+    sdma1.ih_out.socket.bind(irq_sink1.socket);
+    cpu1.socket.bind(sdma1.regs.port.socket);
+    sdma1.program_ring(kRing, kRingBytes);
     SC_THREAD(run);
   }
 
-  void doorbell(uint32_t wptr) {
+  void doorbell(uint32_t wptr, uint32_t engine = 0) {
     Txn& t = pool.acquire();
-    t.setup(tlm::TLM_WRITE_COMMAND, regs::kSdmaDoorbell, 4);
+    t.setup(tlm::TLM_WRITE_COMMAND, regs::sdma_doorbell(engine), 4);
     std::memcpy(t.buffer(), &wptr, 4);
-    cpu.send(t);
+    (engine == 0 ? cpu : cpu1).send(t);
   }
   uint32_t read32(uint64_t a) {
     uint32_t v = 0;
@@ -68,8 +82,14 @@ struct Bench : sc_core::sc_module {
   Clock clock;
   Memory mem;
   CopyEngine sdma;
+  CopyEngine sdma1;
   AtTargetPort irq_sink;
+  AtTargetPort irq_sink1;
   AtInitiatorPort cpu;
+  AtInitiatorPort cpu1;
+  Memory mem1;
+  std::vector<uint8_t> trap_clients;
+  std::vector<uint8_t> traps1;
   TxnPool pool;
   std::vector<uint32_t> traps;
   std::vector<uint64_t> trap_ps;
@@ -110,6 +130,14 @@ void Bench::run() {
   while (read32(kFence2) != 42) sc_core::wait(sc_core::sc_time(1, sc_core::SC_NS));
   poll_done_ps = now_ps();
   wait_idle();
+
+  // Phase 3: SDMA1. SDMA0's doorbell address does not reach it; its own does.
+  std::vector<SdmaPacket> one;
+  one.push_back(SdmaPacket::fence(kFence, true, 77));
+  one.push_back(SdmaPacket::trap(9));
+  doorbell(sdma1.write_ring(std::move(one)), 1);
+  do sc_core::wait(sc_core::sc_time(10, sc_core::SC_NS));
+  while (!sdma1.idle());
   sc_core::sc_stop();
 }
 
@@ -172,6 +200,16 @@ TEST(SdmaBench, PacketsLandWhereTheyShouldInTheTimeTheConfigImplies) {
   EXPECT_GT(b.poll_done_ps, b.flag_set_ps);
   const double bound_ns = cfg.poll_interval_cycles() * cyc + 2 * (kMemAccess / kMemGbPerS + kMemLatencyNs) + overhead + 2;
   EXPECT_LE(static_cast<double>(b.poll_done_ps - b.flag_set_ps) / 1000.0, bound_ns);
+
+  // SDMA0's traps carry client SDMA0 (0x08); SDMA1's fence landed in its memory and its
+  // trap carries client SDMA1 (0x09, soc15_ih_clientid.h).
+  ASSERT_EQ(b.trap_clients.size(), 1u);
+  EXPECT_EQ(b.trap_clients[0], 0x08);
+  uint32_t f1 = 0;
+  b.mem1.storage().read(kFence, &f1, 4);
+  EXPECT_EQ(f1, 77u);
+  ASSERT_EQ(b.traps1.size(), 1u);
+  EXPECT_EQ(b.traps1[0], 0x09);
 }
 
 }  // namespace
