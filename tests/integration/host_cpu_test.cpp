@@ -48,5 +48,23 @@ TEST(HostCpuCores, PerCoreUtilisationAddsUpToTheWhole) {
   EXPECT_GT(r.num("soc.host.cpu.core0_utilisation"), 0);
 }
 
+// The same run on the copy engines: the fault's page-table update is submitted while SDMA0
+// still has the prefetch's jobs outstanding, so it goes to the idle SDMA1; with one engine
+// everything queues on SDMA0.
+TEST(SdmaEngines, PageTableUpdateTakesTheLeastBusyEngine) {
+  const std::string ops = std::string(kFaults) + "op { prefetch { range: \"b\" } }\nop { wait {} }\n";
+  const RunResult two = run(ops);
+  ASSERT_EQ(two.status, 0) << two.err;
+  EXPECT_GE(two.num("driver.sdma1.jobs"), 1);
+  EXPECT_EQ(two.num("driver.sdma1.jobs"), two.num("driver.sdma1.traps"));
+  EXPECT_GT(two.num("soc.gpu.sdma1.write_bytes"), 0);
+  EXPECT_EQ(two.num("soc.gpu.sdma1.copy_bytes"), 0);  // buffer moves stay on SDMA0
+  const std::string d = temp_dir("hostcpu");
+  const RunResult one = run_faultline({"run", "--quiet", "--workload", workload(d, ops), "--set", "soc.gpu.sdma.engines=1"}, d + "/out");
+  ASSERT_EQ(one.status, 0) << one.err;
+  EXPECT_FALSE(one.has("driver.sdma1.jobs"));
+  EXPECT_EQ(one.num("driver.sdma.jobs"), two.num("driver.sdma.jobs") + two.num("driver.sdma1.jobs"));
+}
+
 }  // namespace
 }  // namespace fl::test
