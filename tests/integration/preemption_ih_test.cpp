@@ -229,3 +229,41 @@ TEST(InterruptModeration, DelaysTheMsiByTheTimer) {
 
 }  // namespace
 }  // namespace fl::test
+
+namespace fl::test {
+namespace {
+
+TEST(PreemptionOps, RestoreWithoutPreemptAndUnknownQueuesAreInputErrors) {
+  const std::string base =
+      "op { mmap { name: \"buf\" size_bytes: 4096 } }\n"
+      "op { launch { range: \"buf\" cus: 1 waves_per_cu: 1 accesses_per_wave: 1 } }\n";
+  const RunResult restore = run(base + "op { restore { queue: \"q0\" } }\n");
+  EXPECT_EQ(restore.status, 2);
+  EXPECT_NE(restore.err.find("op 3 (restore): queue 'q0' was not evicted by an earlier preempt"), std::string::npos)
+      << restore.err;
+  const RunResult unknown = run(base + "op { preempt { queue: \"other\" } }\n");
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_NE(unknown.err.find("no earlier launch on a queue named 'other'"), std::string::npos) << unknown.err;
+  const RunResult both = run(
+      "op { mmap { name: \"buf\" size_bytes: 4096 } }\n"
+      "op { launch { range: \"buf\" cus: 1 workgroups: 1 } }\n");
+  EXPECT_EQ(both.status, 2);
+  EXPECT_NE(both.err.find("give either workgroups or cus and waves_per_cu"), std::string::npos) << both.err;
+}
+
+TEST(PreemptionOps, PreemptingAnIdleQueueCostsTheUnmapOnly) {
+  const RunResult r = run(
+      "op { mmap { name: \"buf\" size_bytes: 4096 } }\n"
+      "op { launch { range: \"buf\" cus: 1 waves_per_cu: 1 accesses_per_wave: 1 } }\n"
+      "op { wait {} }\n"
+      "op { preempt { queue: \"q0\" } }\n"
+      "op { restore { queue: \"q0\" } }\n");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto& cp = r.config.soc().gpu().cp();
+  EXPECT_EQ(r.num("soc.gpu.cp.preempt.count"), 0);  // nothing was resident
+  EXPECT_DOUBLE_EQ(r.hist("workload.preempt_ns", "max"), cp.unmap_queues_ns());
+  EXPECT_DOUBLE_EQ(r.hist("workload.restore_ns", "max"), cp.map_queues_ns());
+}
+
+}  // namespace
+}  // namespace fl::test
