@@ -11,7 +11,6 @@ hw::MemoryParams vram_params(const config::Vram& c) {
 hw::MemoryParams dram_params(const config::HostDram& c) {
   return hw::MemoryParams{c.capacity_bytes(), c.latency_ns(), c.bandwidth_gb_per_s(), c.access_bytes()};
 }
-}  // namespace
 
 // Names of the extra copy engines and of the fabric and IH ports they add.
 std::vector<std::string> more_sdma(const config::Gpu& cfg) {
@@ -23,6 +22,7 @@ std::vector<std::string> with(std::vector<std::string> a, const std::vector<std:
   a.insert(a.end(), b.begin(), b.end());
   return a;
 }
+}  // namespace
 
 Gpu::Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, FaultTrace* trace)
     : sc_module(name),
