@@ -274,12 +274,16 @@ void CommandProcessor::finish_unmap(QueueId id, bool timed_out, uint64_t waves, 
   auto waiters = std::move(q.on_unmapped);
   q.on_unmapped.clear();
   for (auto& w : waiters) w(res);
-  // A queue with work left that the driver did not evict goes back in the runlist.
-  const bool has_work = !q.kernels.empty() || !q.pending.empty();
+  // A queue with work left (or a restore waiting) that the driver did not evict goes back
+  // in the runlist; dispatches waiting for it are accepted now.
+  const bool has_work = !q.kernels.empty() || !q.pending.empty() || !q.on_mapped.empty();
   if (!q.evicted && has_work) {
     q.in_runlist = true;
     q.request_ps = now_ps();
     runlist_.push_back(id);
+    for (Pending& p : q.pending) {
+      if (p.accepted) std::exchange(p.accepted, nullptr)();
+    }
   }
   fill_slots();
 }

@@ -48,6 +48,7 @@ InterruptHandler::InterruptHandler(sc_core::sc_module_name name,
   if (retry_cam()) {
     cam_keys_.assign(cfg.cam_entries(), 0);
     cam_busy_.assign(cfg.cam_entries(), false);
+    ring0_slot_cam_.assign(rings_[0].bytes / kIhEntryBytes, -1);
   }
 }
 
@@ -139,9 +140,14 @@ void InterruptHandler::write_ring0(const IhEntry& e, uint64_t trace_id) {
     if (!r.overflow) ++overflows_;
     r.overflow = true;
     ++overwritten_;
+    if (retry_cam() && ring0_slot_cam_[r.wptr / kIhEntryBytes] >= 0) {
+      ++cam_lost_;
+      cam_free(static_cast<uint32_t>(ring0_slot_cam_[r.wptr / kIhEntryBytes]));
+    }
   } else {
     ++r.unread;
   }
+  if (retry_cam()) ring0_slot_cam_[r.wptr / kIhEntryBytes] = cam_index(e);
   const uint64_t slot = r.base + r.wptr;
   const IhEntry::Words words = e.encode();
   write_host(slot, words.data(), kIhEntryBytes);
@@ -195,9 +201,19 @@ bool InterruptHandler::cam_admit(IhEntry& e, uint64_t trace_id) {
 void InterruptHandler::cam_ack(uint32_t index) {
   index &= regs::kIhCamIndexMask;
   if (index >= cam_busy_.size() || !cam_busy_[index]) return;
+  ++cam_acks_;
+  cam_free(index);
+}
+
+void InterruptHandler::cam_free(uint32_t index) {
+  if (index >= cam_busy_.size() || !cam_busy_[index]) return;
   cam_busy_[index] = false;
   --cam_used_;
-  ++cam_acks_;
+}
+
+int32_t InterruptHandler::cam_index(const IhEntry& e) const {
+  if (!retry_cam() || !is_retry_fault(e)) return -1;
+  return static_cast<int32_t>(e.src_data[2] & regs::kIhCamIndexMask);
 }
 
 void InterruptHandler::write_ring1(const IhEntry& e, uint64_t trace_id) {
@@ -208,6 +224,10 @@ void InterruptHandler::write_ring1(const IhEntry& e, uint64_t trace_id) {
     // catches up with RPTR).
     ++ring1_drops_;
     if (trace_ != nullptr && trace_id != 0) trace_->outcome(trace_id, Outcome::kRingLost);
+    if (cam_index(e) >= 0) {
+      ++cam_lost_;
+      cam_free(static_cast<uint32_t>(cam_index(e)));
+    }
     return;
   }
   ++r.unread;

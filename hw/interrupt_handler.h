@@ -17,7 +17,10 @@
 //   already in the CAM is suppressed before any ring; otherwise it takes a free CAM entry,
 //   whose index goes in src_data[2] bits 9:0, and is written. The driver frees the entry
 //   by writing the index to the CAM doorbell. A fault finding the CAM full is dropped (the
-//   access faults again on replay). With SOFTWARE_FILTER every retry fault is written.
+//   access faults again on replay). An entry the IH itself loses (IH1 full, or an unread
+//   IH0 entry overwritten) frees its CAM index, since no driver will acknowledge it (the
+//   hardware's behaviour here is not documented; without this the page would stay
+//   suppressed forever). With SOFTWARE_FILTER every retry fault is written.
 // - Interrupt moderation (moderation_ns > 0): an entry that needs an MSI arms a coalescing
 //   timer instead, and the MSI is raised when it expires if entries are still unread.
 // Abstracts away: IH2, per-client routing registers beyond "retry faults to IH1", the
@@ -91,6 +94,9 @@ class InterruptHandler : public sc_core::sc_module {
   void raise_msi();
   void request_msi();
   void cam_ack(uint32_t index);
+  void cam_free(uint32_t index);
+  // The CAM index an entry holds, or -1.
+  int32_t cam_index(const IhEntry& e) const;
   // False if the retry fault in `e` must not be written (suppressed or CAM full); else
   // records it in the CAM and puts the index in src_data[2].
   bool cam_admit(IhEntry& e, uint64_t trace_id);
@@ -119,6 +125,7 @@ class InterruptHandler : public sc_core::sc_module {
   std::vector<uint64_t> cam_keys_;
   std::vector<bool> cam_busy_;
   uint32_t cam_used_ = 0;
+  std::vector<int32_t> ring0_slot_cam_;  // per IH0 slot: CAM index of the entry there, or -1
 
   stats::Group stats_;
   stats::Counter entries_{stats_, "entries", "count", "Entries written to IH0"};
@@ -134,6 +141,7 @@ class InterruptHandler : public sc_core::sc_module {
   stats::Counter cam_suppressed_{stats_, "cam_suppressed", "count", "Retry faults de-duplicated by the retry CAM (already pending)"};
   stats::Counter cam_full_drops_{stats_, "cam_full_drops", "count", "Retry faults dropped because the retry CAM was full"};
   stats::Counter cam_acks_{stats_, "cam_acks", "count", "Retry CAM entries freed by the driver's doorbell write"};
+  stats::Counter cam_lost_{stats_, "cam_freed_lost", "count", "Retry CAM entries freed because the IH dropped or overwrote their entry"};
   stats::Value cam_max_used_{stats_, "cam_max_entries", "entries", "Most retry CAM entries in use at once"};
   stats::Counter moderated_{stats_, "moderated_msis", "count", "MSIs delayed by the moderation timer"};
   stats::Formula dropped_{stats_, "dropped_entries", "count", "Entries lost in the IH: IH1 drops, IH0 entries overwritten, CAM-full drops",

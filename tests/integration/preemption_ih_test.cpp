@@ -198,6 +198,14 @@ TEST(FaultStorm, CamDeduplicatesBeforeTheRing) {
   EXPECT_EQ(cam.num("driver.irq.filtered"), 0);  // the software filter is skipped
   EXPECT_LT(cam.num("soc.gpu.ih.ring1_entries"), sw.num("soc.gpu.ih.ring1_entries"));
   EXPECT_EQ(cam.num("soc.gpu.ih.cam_acks"), cam.num("driver.irq.cam_acks"));
+  // A small IH1 drops admitted faults; their CAM entries are freed, and every access
+  // still completes.
+  const RunResult small = run_file("traces/workloads/fault_storm.textproto",
+                                   {"--set", "soc.gpu.ih.ring1_bytes=1024", "--set", "soc.gpu.ih.dedup=HARDWARE_CAM"});
+  ASSERT_EQ(small.status, 0) << small.err;
+  EXPECT_GT(small.num("soc.gpu.ih.cam_freed_lost"), 0);
+  EXPECT_EQ(small.num("soc.gpu.ih.cam_freed_lost"), small.num("soc.gpu.ih.ring1_drops"));
+  EXPECT_EQ(small.num("soc.gpu.cu.accesses"), 104.0 * 8 * 16);
 }
 
 TEST(FaultStorm, CamAckBeforePteUpdateRefiresTheFault) {
