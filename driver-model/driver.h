@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 #include <systemc>
 
 #include "driver-model/gpu_vm.h"
@@ -48,6 +49,7 @@ struct Platform {
   bool apu;  // GPU and CPU share memory behind an on-die link (is_app_apu)
   // Evicts (kills) every queue of a VMID: the command processor's unmap for a dead process.
   std::function<void(uint8_t vmid)> kill_queues;
+  std::vector<hw::CopyEngine*> more_sdma = {};  // copy engines after SDMA0
 };
 
 class Driver : public sc_core::sc_module {
@@ -69,7 +71,7 @@ class Driver : public sc_core::sc_module {
                        std::optional<uint64_t> va);
   uint64_t vm_faults() const { return vm_faults_.value(); }
   // No interrupt, fault or copy-engine job in progress.
-  bool idle() const { return irq_.idle() && sdma_.idle(); }
+  bool idle() const { return irq_.idle() && sched_.idle(); }
   hw::HostCpu& cpu() { return cpu_; }
 
  private:
@@ -81,7 +83,12 @@ class Driver : public sc_core::sc_module {
     uint64_t fence;
     uint64_t sdma_ring;
     uint64_t gart_table;
+    std::vector<uint64_t> more_sdma_rings;   // one per engine after SDMA0
+    std::vector<uint64_t> more_sdma_fences;
   };
+  static std::vector<std::unique_ptr<SdmaJobs>> more_jobs(const config::Driver& cfg, const Platform& p,
+                                                          const Layout& l);
+  std::vector<SdmaJobs*> all_jobs();
   static Layout lay_out(const config::Driver& cfg, const Platform& p, PhysAllocator& host,
                         PhysAllocator& vram);
 
@@ -90,6 +97,8 @@ class Driver : public sc_core::sc_module {
   PhysAllocator vram_alloc_;
   Layout layout_;
   SdmaJobs sdma_;
+  std::vector<std::unique_ptr<SdmaJobs>> sdma_more_;
+  SdmaScheduler sched_;
   GpuVm vm_;
   Migration migrate_;
   Svm svm_;

@@ -28,6 +28,15 @@ class DriverThread {
   // `wakeup_ns` after being woken (scheduler latency). Returns at once if already ready.
   void sleep_until(sc_core::sc_event& wake, const std::function<bool()>& ready, double wakeup_ns);
 
+  // Takes a sleeping lock: at once if free; otherwise the thread gives its core up, sleeps
+  // until the lock is handed to it and resumes after the scheduler wake-up.
+  void lock(hw::HostLock& l, bool shared) {
+    if (l.try_lock(shared)) return;
+    release();
+    l.lock(shared);
+    if (cpu_.lock_wakeup_ns() > 0) sc_core::wait(from_ns(cpu_.lock_wakeup_ns()));
+  }
+
   // Gives the core up (the thread is about to block or is done).
   void release() { slot_.reset(); }
   bool holds_core() const { return slot_.has_value(); }
@@ -41,6 +50,19 @@ class DriverThread {
   hw::HostCpu& cpu_;
   hw::WorkClass cls_;
   std::optional<hw::HostCpu::Slot> slot_;
+};
+
+// Holds a lock for a scope.
+class LockGuard {
+ public:
+  LockGuard(DriverThread& t, hw::HostLock& l, bool shared) : l_(l), shared_(shared) { t.lock(l, shared); }
+  ~LockGuard() { l_.unlock(shared_); }
+  LockGuard(const LockGuard&) = delete;
+  LockGuard& operator=(const LockGuard&) = delete;
+
+ private:
+  hw::HostLock& l_;
+  bool shared_;
 };
 
 inline void DriverThread::sleep_until(sc_core::sc_event& wake, const std::function<bool()>& ready,

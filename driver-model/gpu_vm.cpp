@@ -13,7 +13,7 @@ namespace fl::driver {
 
 using mmu::kPageBytes;
 
-GpuVm::GpuVm(sc_core::sc_module_name name, const config::GpuVm& cfg, SdmaJobs& jobs,
+GpuVm::GpuVm(sc_core::sc_module_name name, const config::GpuVm& cfg, SdmaScheduler& jobs,
              PhysAllocator& vram_alloc, hw::SparseMemory& vram, PhysAllocator& host_alloc,
              hw::SparseMemory& host_mem, uint8_t vmid)
     : sc_module(name),
@@ -78,7 +78,8 @@ void GpuVm::add_writes(DriverThread& t, const std::vector<mmu::PtWrite>& writes,
                            [](uint64_t n, const mmu::PtWrite& w) { return n + w.count; });
 }
 
-uint32_t GpuVm::submit(DriverThread& t, std::vector<hw::SdmaPacket> pkts, uint32_t last_fence) {
+uint32_t GpuVm::submit(DriverThread& t, SdmaJobs& jobs, std::vector<hw::SdmaPacket> pkts,
+                       uint32_t last_fence) {
   // amdgpu_vm_sdma_update commits the job when its IB is full and starts another; here a
   // job is at most kMaxJobBytes of packets, and the next one waits for the previous fence
   // so that a huge update never overruns the copy-engine ring.
@@ -86,8 +87,8 @@ uint32_t GpuVm::submit(DriverThread& t, std::vector<hw::SdmaPacket> pkts, uint32
   uint64_t bytes = 0;
   for (hw::SdmaPacket& p : pkts) {
     if (!job.empty() && bytes + p.size_bytes() > kMaxJobBytes) {
-      if (last_fence != 0) jobs_.wait(t, last_fence);
-      last_fence = jobs_.submit(t, std::move(job));
+      if (last_fence != 0) jobs.wait(t, last_fence);
+      last_fence = jobs.submit(t, std::move(job));
       ++split_jobs_;
       job.clear();
       bytes = 0;
@@ -96,8 +97,8 @@ uint32_t GpuVm::submit(DriverThread& t, std::vector<hw::SdmaPacket> pkts, uint32
     job.push_back(std::move(p));
   }
   if (!job.empty()) {
-    if (last_fence != 0 && split_jobs_.value() > 0) jobs_.wait(t, last_fence);
-    last_fence = jobs_.submit(t, std::move(job));
+    if (last_fence != 0 && split_jobs_.value() > 0) jobs.wait(t, last_fence);
+    last_fence = jobs.submit(t, std::move(job));
   }
   return last_fence;
 }
@@ -107,25 +108,29 @@ void GpuVm::map(DriverThread& t, const std::vector<Run>& runs, bool writeable) {
   const uint64_t start = now_ps();
   uint32_t last_fence = 0;
   size_t i = 0;
-  while (i < runs.size()) {
-    // One amdgpu_vm_update_range per stretch of runs in the same domain.
-    const bool system = runs[i].system;
-    t.compute_ns(cfg_.update_ns());
-    std::vector<mmu::PtWrite> writes;
-    for (; i < runs.size() && runs[i].system == system; ++i) {
-      const Run& r = runs[i];
-      uint64_t flags = mmu::pte::kValid | mmu::pte::kReadable;
-      if (writeable) flags |= mmu::pte::kWriteable;
-      if (r.system) flags |= mmu::pte::kSystem | mmu::pte::kSnooped;
-      // amdgpu_vm_pte_fragment: "system pages are non continuously": no fragments.
-      builder_.map(r.va, r.pa, r.pages, flags, writes, r.system ? 0 : 31);
+  SdmaJobs& jobs = jobs_.pick_for_pte();
+  {
+    LockGuard resv(t, root_resv_, /*shared=*/false);
+    while (i < runs.size()) {
+      // One amdgpu_vm_update_range per stretch of runs in the same domain.
+      const bool system = runs[i].system;
+      t.compute_ns(cfg_.update_ns());
+      std::vector<mmu::PtWrite> writes;
+      for (; i < runs.size() && runs[i].system == system; ++i) {
+        const Run& r = runs[i];
+        uint64_t flags = mmu::pte::kValid | mmu::pte::kReadable;
+        if (writeable) flags |= mmu::pte::kWriteable;
+        if (r.system) flags |= mmu::pte::kSystem | mmu::pte::kSnooped;
+        // amdgpu_vm_pte_fragment: "system pages are non continuously": no fragments.
+        builder_.map(r.va, r.pa, r.pages, flags, writes, r.system ? 0 : 31);
+      }
+      std::vector<hw::SdmaPacket> pkts;
+      add_writes(t, writes, pkts);
+      ++updates_;
+      last_fence = submit(t, jobs, std::move(pkts), last_fence);
     }
-    std::vector<hw::SdmaPacket> pkts;
-    add_writes(t, writes, pkts);
-    ++updates_;
-    last_fence = submit(t, std::move(pkts), last_fence);
   }
-  jobs_.wait(t, last_fence);
+  jobs.wait(t, last_fence);
   update_ns_.sample(static_cast<double>(now_ps() - start) / 1000.0);
 }
 
@@ -136,9 +141,15 @@ void GpuVm::unmap(DriverThread& t, uint64_t va, uint64_t pages) {
   builder_.unmap(va, pages, writes);
   if (writes.empty()) return;
   std::vector<hw::SdmaPacket> pkts;
-  add_writes(t, writes, pkts);
-  ++updates_;
-  jobs_.wait(t, submit(t, std::move(pkts), 0));
+  SdmaJobs& jobs = jobs_.pick_for_pte();
+  uint32_t fence = 0;
+  {
+    LockGuard resv(t, root_resv_, /*shared=*/false);
+    add_writes(t, writes, pkts);
+    ++updates_;
+    fence = submit(t, jobs, std::move(pkts), 0);
+  }
+  jobs.wait(t, fence);
   update_ns_.sample(static_cast<double>(now_ps() - start) / 1000.0);
 }
 

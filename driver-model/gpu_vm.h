@@ -36,7 +36,7 @@ enum class TlbFlush : uint32_t { kLegacy = 0, kLightweight = 1, kHeavyweight = 2
 
 class GpuVm : public sc_core::sc_module {
  public:
-  GpuVm(sc_core::sc_module_name name, const config::GpuVm& cfg, SdmaJobs& jobs,
+  GpuVm(sc_core::sc_module_name name, const config::GpuVm& cfg, SdmaScheduler& jobs,
         PhysAllocator& vram_alloc, hw::SparseMemory& vram, PhysAllocator& host_alloc,
         hw::SparseMemory& host_mem, uint8_t vmid);
 
@@ -66,13 +66,13 @@ class GpuVm : public sc_core::sc_module {
   uint64_t alloc_table();
   // Submits `pkts` as one job, or as several of at most kMaxJobBytes each; returns the
   // last fence.
-  uint32_t submit(DriverThread& t, std::vector<hw::SdmaPacket> pkts, uint32_t last_fence);
+  uint32_t submit(DriverThread& t, SdmaJobs& jobs, std::vector<hw::SdmaPacket> pkts, uint32_t last_fence);
 
   static constexpr uint64_t kMaxJobBytes = 64 * 1024;       // AMDGPU_VM_SDMA_MAX_NUM_DW (16 Ki dwords)
   static constexpr uint64_t kMaxEntriesPerPacket = 8192;     // one WRITE/PTEPDE packet's entries
 
   config::GpuVm cfg_;
-  SdmaJobs& jobs_;
+  SdmaScheduler& jobs_;
   PhysAllocator& table_alloc_;
   hw::SparseMemory& table_mem_;
   bool tables_in_system_;
@@ -80,6 +80,9 @@ class GpuVm : public sc_core::sc_module {
   mmu::PageTableBuilder builder_;
   uint64_t allocated_seen_ = 0;
 
+  // The root page directory's reservation (dma_resv ww_mutex), held while a page-table
+  // update is built and submitted (amdgpu_vm_update_range under the VM's reservation).
+  hw::HostLock root_resv_{"root_resv", false};
   stats::Group stats_;
   stats::Counter updates_{stats_, "updates", "count", "Page-table updates (each one copy-engine job)"};
   stats::Counter ptes_{stats_, "ptes_written", "count", "PTEs written"};

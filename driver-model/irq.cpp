@@ -32,7 +32,7 @@ void IrqHandler::validate(const config::IrqHandling& cfg, const std::string& key
 
 IrqHandler::IrqHandler(sc_core::sc_module_name name, const config::IrqHandling& cfg,
                        hw::HostCpu& cpu, hw::SparseMemory& host_mem, const Rings& rings,
-                       SdmaJobs& jobs, FaultHandler& faults, FaultTrace* trace)
+                       SdmaScheduler& jobs, FaultHandler& faults, FaultTrace* trace)
     : sc_module(name),
       cfg_(cfg),
       cpu_(cpu),
@@ -164,7 +164,7 @@ void IrqHandler::dispatch_ih0(DriverThread& t, const IhEntry& e, uint64_t report
       return;
     }
     ++retry_faults_;
-    if (filter_.filter(mmu::fault_address(e.src_data), e.pasid, e.timestamp, ih0_processed_ts_)) {
+    if (filtered(e, ih0_processed_ts_)) {
       ++filtered_;
       if (report != 0) trace_->outcome(report, Outcome::kFiltered);
       return;
@@ -173,6 +173,7 @@ void IrqHandler::dispatch_ih0(DriverThread& t, const IhEntry& e, uint64_t report
     t.compute_ns(cfg_.delegate_ns());
     if (soft_.size() * kIhEntryBytes >= cfg_.soft_ring_bytes()) {
       ++soft_full_;
+      if (rings_.retry_cam) cam_ack(t, e);
       if (report != 0) trace_->outcome(report, Outcome::kRingLost);
       return;
     }
@@ -183,9 +184,11 @@ void IrqHandler::dispatch_ih0(DriverThread& t, const IhEntry& e, uint64_t report
     schedule(soft_worker_);
     return;
   }
-  if (e.client_id == ih_client::kSdma0 && e.src_id == ih_src::kSdmaTrap) {
-    jobs_.process_trap(t);
-    return;
+  if (e.src_id == ih_src::kSdmaTrap) {
+    if (SdmaJobs* j = jobs_.by_client(e.client_id)) {
+      j->process_trap(t);
+      return;
+    }
   }
   ++unhandled_;
 }
@@ -201,7 +204,20 @@ void IrqHandler::retry_fault(DriverThread& t, const IhEntry& e, uint64_t report)
   f.write = mmu::fault_write(e.src_data);
   f.timestamp = e.timestamp;
   f.report = report;
+  const bool ack_first = cfg_.cam_ack() == config::IrqHandling::BEFORE_PTE_UPDATE;
+  if (rings_.retry_cam && ack_first) cam_ack(t, e);
   faults_.handle_retry_fault(t, f);
+  if (rings_.retry_cam && !ack_first) cam_ack(t, e);
+}
+
+bool IrqHandler::filtered(const IhEntry& e, uint64_t processed_ts) {
+  if (rings_.retry_cam) return false;  // amdgpu_gmc_filter_faults is skipped with the CAM
+  return filter_.filter(mmu::fault_address(e.src_data), e.pasid, e.timestamp, processed_ts);
+}
+
+void IrqHandler::cam_ack(DriverThread& t, const IhEntry& e) {
+  ++cam_acks_;
+  t.mmio_write(hw::regs::kIhRetryCamDoorbell, e.src_data[2] & hw::regs::kIhCamIndexMask);
 }
 
 void IrqHandler::soft_thread() {
@@ -257,7 +273,7 @@ void IrqHandler::process_ih1(DriverThread& t) {
       t.compute_ns(cfg_.entry_ns());
       if (is_vm_fault(e) && mmu::fault_retry(e.src_data)) {
         ++retry_faults_;
-        if (filter_.filter(mmu::fault_address(e.src_data), e.pasid, e.timestamp, ih1_processed_ts_)) {
+        if (filtered(e, ih1_processed_ts_)) {
           ++filtered_;
           if (report != 0) trace_->outcome(report, Outcome::kFiltered);
         } else {

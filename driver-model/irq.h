@@ -14,7 +14,12 @@
 //   the worker starts worker_wakeup_ns after being scheduled and runs amdgpu_ih_process on
 //   its ring (entry_ns an entry). An IH1 retry fault passes the fault filter or is dropped;
 //   ih_soft entries were filtered already. A fault that passes goes to the fault handler.
-// Abstracts away: IH2, the retry CAM, threaded interrupts, IRQ affinity, other interrupt
+// - With the IH's retry CAM (soc.gpu.ih.dedup = HARDWARE_CAM) the software filter is
+//   skipped and each retry fault's CAM entry is acknowledged by a doorbell write
+//   (WDOORBELL32 of src_data[2] & 0x3ff, gmc_v9_0.c) after the fault is handled, or, with
+//   cam_ack = BEFORE_PTE_UPDATE, before (the race: a replay in between faults again). A
+//   fault dropped because ih_soft is full is acknowledged too, so its access can fault again.
+// Abstracts away: IH2, threaded interrupts, IRQ affinity, other interrupt
 // sources (only GPUVM faults, copy-engine traps and IH self-interrupts are raised).
 #pragma once
 
@@ -58,10 +63,11 @@ class IrqHandler : public sc_core::sc_module {
     uint64_t ih0_wptr_wb;
     uint64_t ih1_base;
     uint32_t ih1_bytes;
+    bool retry_cam = false;  // the IH de-duplicates retry faults in a CAM (no software filter)
   };
 
   IrqHandler(sc_core::sc_module_name name, const config::IrqHandling& cfg, hw::HostCpu& cpu,
-             hw::SparseMemory& host_mem, const Rings& rings, SdmaJobs& jobs, FaultHandler& faults,
+             hw::SparseMemory& host_mem, const Rings& rings, SdmaScheduler& jobs, FaultHandler& faults,
              FaultTrace* trace);
 
   // The host interrupt controller calls this when the IH's MSI arrives.
@@ -103,12 +109,15 @@ class IrqHandler : public sc_core::sc_module {
   void dispatch_ih0(DriverThread& t, const hw::IhEntry& e, uint64_t report, const sc_core::sc_time& seen);
   void process_ih1(DriverThread& t);
   void retry_fault(DriverThread& t, const hw::IhEntry& e, uint64_t report);
+  // The software filter, unless the IH de-duplicates in its CAM; true: drop the fault.
+  bool filtered(const hw::IhEntry& e, uint64_t processed_ts);
+  void cam_ack(DriverThread& t, const hw::IhEntry& e);
 
   config::IrqHandling cfg_;
   hw::HostCpu& cpu_;
   hw::SparseMemory& host_mem_;
   Rings rings_;
-  SdmaJobs& jobs_;
+  SdmaScheduler& jobs_;
   FaultHandler& faults_;
   std::function<void(const RetryFault&)> vm_fault_;
   FaultTrace* trace_;
@@ -143,6 +152,7 @@ class IrqHandler : public sc_core::sc_module {
   stats::Counter retry_faults_{stats_, "retry_faults", "count", "Retry-fault entries seen (IH0 and IH1)"};
   stats::Counter filtered_{stats_, "filtered", "count", "Retry faults dropped by the fault filter"};
   stats::Counter delegated_{stats_, "delegated", "count", "Retry faults copied from IH0 to ih_soft"};
+  stats::Counter cam_acks_{stats_, "cam_acks", "count", "Retry CAM entries acknowledged by a doorbell write"};
   stats::Counter soft_full_{stats_, "soft_ring_drops", "count", "Retry faults dropped because ih_soft was full"};
   stats::Counter overflows_{stats_, "ring_overflows", "count", "IH0 overflows seen in the WPTR write-back"};
   stats::Counter unhandled_{stats_, "unhandled", "count", "Entries from sources with no handler"};

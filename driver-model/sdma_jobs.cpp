@@ -36,7 +36,7 @@ uint32_t SdmaJobs::submit(DriverThread& t, std::vector<hw::SdmaPacket> packets) 
   ++jobs_;
   packets_ += packets.size();
   const uint32_t wptr = engine_.write_ring(std::move(packets));
-  t.mmio_write(hw::regs::kSdmaDoorbell, wptr);
+  t.mmio_write(hw::regs::sdma_doorbell(engine_.engine()), wptr);
   // amdgpu_fence_schedule_fallback: mod_timer moves the deadline to now + timeout.
   fallback_.cancel();
   fallback_.notify(from_ns(cfg_.fallback_timeout_ns()));

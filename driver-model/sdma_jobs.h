@@ -19,6 +19,7 @@
 #include "driver-model/driver_thread.h"
 #include "hw/copy_engine.h"
 #include "hw/sparse_memory.h"
+#include "sim/core/interrupt.h"
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
 
@@ -41,6 +42,9 @@ class SdmaJobs : public sc_core::sc_module {
   bool update_from_memory();
   // Every submitted job's fence has signalled.
   bool idle() const { return signalled_ == next_seq_; }
+  // Jobs submitted and not yet signalled (the GPU scheduler's load score).
+  uint32_t outstanding() const { return next_seq_ - signalled_; }
+  uint32_t engine() const { return engine_.engine(); }
 
  private:
   config::SdmaJobs cfg_;
@@ -59,6 +63,41 @@ class SdmaJobs : public sc_core::sc_module {
   stats::Counter traps_{stats_, "traps", "count", "Copy-engine trap interrupts processed"};
   stats::Counter fallbacks_{stats_, "fallback_signals", "count", "Fences signalled by the fallback timer (their trap interrupt was lost)"};
   stats::Histogram wait_ns_{stats_, "fence_wait_ns", "ns", "Time a thread waited for a job's fence, wake-up included"};
+};
+
+// The copy-engine rings the driver submits to, one SdmaJobs per engine (SDMA0 first).
+// Buffer moves use SDMA0 (adev->mman.buffer_funcs_ring); page-table updates go to the
+// engine with the fewest outstanding jobs, ties to the lowest (drm_sched_pick_best over
+// vm_pte_scheds).
+class SdmaScheduler {
+ public:
+  explicit SdmaScheduler(std::vector<SdmaJobs*> engines) : engines_(std::move(engines)) {}
+
+  SdmaJobs& buffer_moves() { return *engines_.front(); }
+  SdmaJobs& pick_for_pte() {
+    SdmaJobs* best = engines_.front();
+    for (SdmaJobs* j : engines_) {
+      if (j->outstanding() < best->outstanding()) best = j;
+    }
+    return *best;
+  }
+  // The engine whose trap interrupt carries IH client `client`, or nullptr.
+  SdmaJobs* by_client(uint8_t client) {
+    const int e = ih_client::sdma_engine(client);
+    for (SdmaJobs* j : engines_) {
+      if (e >= 0 && j->engine() == static_cast<uint32_t>(e)) return j;
+    }
+    return nullptr;
+  }
+  bool idle() const {
+    for (const SdmaJobs* j : engines_) {
+      if (!j->idle()) return false;
+    }
+    return true;
+  }
+
+ private:
+  std::vector<SdmaJobs*> engines_;
 };
 
 }  // namespace fl::driver

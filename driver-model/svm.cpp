@@ -212,20 +212,26 @@ std::vector<GpuVm::Run> Svm::runs(const SvmRange& r, const Vma& vma, uint64_t fi
 void Svm::handle_retry_fault(DriverThread& t, const RetryFault& f) {
   const sc_core::sc_time start = sc_core::sc_time_stamp();
   const uint64_t va = f.page_addr;
-  t.compute_ns(cfg_.restore_entry_ns());
-  ++faults_;
-  if (f.pasid != pasid_) return;  // kfd_lookup_process_by_pasid found nothing
+  LockGuard mm(t, mmap_lock_, /*shared=*/true);
+  const Vma* vma = nullptr;
+  SvmRange* r = nullptr;
+  {
+    LockGuard svms(t, svms_lock_, /*shared=*/false);
+    t.compute_ns(cfg_.restore_entry_ns());
+    ++faults_;
+    if (f.pasid != pasid_) return;  // kfd_lookup_process_by_pasid found nothing
 
-  const Vma* vma = find_vma(va);
-  SvmRange* r = find_range(va);
-  if (r == nullptr) {
-    if (vma == nullptr) {
-      throw SimError("GPU access to " + hex(va) + " (pasid " + std::to_string(f.pasid) +
-                     ") outside every mapping: svm_range_restore_pages fails with -EFAULT and "
-                     "the access becomes a fatal VM fault");
+    vma = find_vma(va);
+    r = find_range(va);
+    if (r == nullptr) {
+      if (vma == nullptr) {
+        throw SimError("GPU access to " + hex(va) + " (pasid " + std::to_string(f.pasid) +
+                       ") outside every mapping: svm_range_restore_pages fails with -EFAULT and "
+                       "the access becomes a fatal VM fault");
+      }
+      t.compute_ns(cfg_.range_create_ns());
+      r = &create_unregistered(va, *vma);
     }
-    t.compute_ns(cfg_.range_create_ns());
-    r = &create_unregistered(va, *vma);
   }
   // Skip duplicate faults on any page of a range validated within the window.
   if (r->validated_at &&
@@ -276,6 +282,8 @@ void Svm::handle_retry_fault(DriverThread& t, const RetryFault& f) {
 }
 
 void Svm::prefetch(DriverThread& t, uint64_t va, wl::Location loc) {
+  LockGuard mm(t, mmap_lock_, /*shared=*/true);
+  LockGuard svms(t, svms_lock_, /*shared=*/false);
   ++prefetches_;
   SvmRange* r = find_range(va);
   const Vma* vma = find_vma(va);

@@ -105,6 +105,12 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   std::map<uint64_t, SvmRange> ranges_;  // by start
   uint64_t next_va_ = 0x7f0000000000ULL;
 
+  // The process's mmap_lock (rw-semaphore) and its SVM range list lock (svms->lock):
+  // a fault holds mmap_lock for reading throughout and svms->lock for the lookup; a
+  // prefetch (svm_range_set_attr) holds both for its whole duration, mmap_lock for reading
+  // (the kernel takes it for writing, then downgrades before migrating).
+  hw::HostLock mmap_lock_{"mmap_lock", true};
+  hw::HostLock svms_lock_{"svms_lock", false};
   stats::Group stats_;
   stats::Counter faults_{stats_, "faults", "count", "Retry faults handled by svm_range_restore_pages"};
   stats::Counter duplicates_{stats_, "duplicates", "count", "Faults ignored: range validated within the duplicate window"};

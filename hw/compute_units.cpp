@@ -101,8 +101,21 @@ void ComputeUnits::launch(const KernelSpec& spec, std::function<void(KernelEnd)>
   for (Wave& w : kp->waves) pump(w);
 }
 
+void ComputeUnits::set_paused(const std::string& kernel, bool paused) {
+  for (auto& k : kernels_) {
+    if (k->spec.name != kernel || k->paused == paused) continue;
+    k->paused = paused;
+    if (paused) continue;
+    std::vector<Payload*> held;
+    held.swap(k->held_replays);
+    for (Payload* gp : held) translate(*gp);
+    for (Wave& w : k->waves) pump(w);
+  }
+}
+
 void ComputeUnits::pump(Wave& w) {
   const KernelSpec& s = w.kernel->spec;
+  if (w.kernel->paused) return;
   if (w.pump_scheduled || w.halted || w.kernel->killed || w.issued == s.accesses_per_wave ||
       w.outstanding >= s.outstanding_per_wave) {
     return;
@@ -186,7 +199,14 @@ void ComputeUnits::on_translation(Payload& gp, const sc_core::sc_time& delay) {
       a.first_detect_ps = tr.fault_detect_ps;
       a.first_report = tr.fault_report;
     }
-    queue_.schedule(delay + retry_interval_, [this, &t] { translate(t); });
+    queue_.schedule(delay + retry_interval_, [this, &t] {
+      Kernel& k = *static_cast<Wave*>(t.ensure<AccessExt>().wave)->kernel;
+      if (k.paused) {
+        k.held_replays.push_back(&t);
+      } else {
+        translate(t);
+      }
+    });
     return;
   }
   if (tr.status == mmu::TranslationExt::Status::kFault) {

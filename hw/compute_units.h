@@ -75,6 +75,10 @@ class ComputeUnits : public sc_core::sc_module {
   // Why `spec` cannot run on a GPU configured by `cfg`, or empty.
   static std::string check_launch(const config::ComputeUnits& cfg, const KernelSpec& spec);
 
+  // Preemption (the command processor): a paused kernel's waves issue nothing new and hold
+  // their NACKed accesses' replays until resumed; accesses already past translation finish.
+  void set_paused(const std::string& kernel, bool paused);
+
   uint64_t completed() const { return completed_.value(); }
   uint64_t in_flight() const { return in_flight_; }
 
@@ -101,6 +105,8 @@ class ComputeUnits : public sc_core::sc_module {
     bool killed = false;
     bool ended = false;
     std::vector<uint32_t> chase_next;  // POINTER_CHASE: the slot after each slot
+    bool paused = false;                // preempted (set_paused)
+    std::vector<Payload*> held_replays;  // replays due while paused
   };
 
   void pump(Wave& w);

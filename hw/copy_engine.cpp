@@ -13,7 +13,7 @@ namespace {
 
 // What a copy-engine transaction is for, so its response can be routed.
 struct SdmaTag : tlm::tlm_extension<SdmaTag> {
-  enum class Kind { kFetch, kCopyRead, kWrite };
+  enum class Kind { kFetch, kCopyRead, kWrite, kPoll };
   Kind kind = Kind::kWrite;
   uint64_t offset = 0;  // byte offset in the packet
   tlm::tlm_extension_base* clone() const override { return new SdmaTag(*this); }
@@ -28,6 +28,7 @@ uint32_t SdmaPacket::size_bytes() const {
     case Op::kPtePde: return 10 * 4;
     case Op::kFence: return 4 * 4;
     case Op::kTrap: return 2 * 4;
+    case Op::kPollRegMem: return 6 * 4;
   }
   return 0;
 }
@@ -84,17 +85,29 @@ SdmaPacket SdmaPacket::trap(uint32_t context) {
   return p;
 }
 
+SdmaPacket SdmaPacket::poll_regmem(uint64_t addr, bool system, uint32_t reference, uint32_t mask) {
+  SdmaPacket p;
+  p.op = Op::kPollRegMem;
+  p.src = addr;
+  p.src_system = system;
+  p.value = reference;
+  p.mask = mask;
+  return p;
+}
+
 CopyEngine::CopyEngine(sc_core::sc_module_name name, const config::CopyEngine& cfg,
-                       const Clock& clock)
+                       const Clock& clock, uint32_t engine)
     : sc_module(name),
       mem("mem", [this](Payload& gp) { on_mem_response(gp); }),
       ih_out("ih_out", [](Payload& gp) { gp.release(); }),
       regs("regs", [](uint64_t) { return 0u; },
            [this](uint64_t o, uint32_t v) {
-             if (o == regs::kSdmaDoorbell) doorbell(v);
+             if (o == regs::sdma_doorbell(engine_)) doorbell(v);
            }),
       cfg_(cfg),
+      engine_(engine),
       overhead_(clock.cycles(cfg.packet_overhead_cycles())),
+      poll_interval_(clock.cycles(cfg.poll_interval_cycles())),
       queue_("queue") {
   if (cfg.burst_bytes() > cfg.max_outstanding_bytes()) {
     throw InputError(std::string(this->name()) + ".burst_bytes = " +
@@ -209,14 +222,25 @@ void CopyEngine::start_packet() {
       Txn& t = new_txn(tlm::TLM_WRITE_COMMAND, 0, false, 0);
       InterruptExt& irq = t.ensure<InterruptExt>();
       irq = InterruptExt{};
-      irq.client_id = ih_client::kSdma0;
+      irq.client_id = ih_client::kSdma[engine_];
       irq.src_id = ih_src::kSdmaTrap;
       irq.src_data[0] = cur_.value;
       ih_out.send(t);
       packet_done();
       break;
     }
+    case SdmaPacket::Op::kPollRegMem:
+      poll();
+      break;
   }
+}
+
+void CopyEngine::poll() {
+  ++polls_;
+  Txn& t = new_txn(tlm::TLM_READ_COMMAND, cur_.src, cur_.src_system, 4);
+  t.ensure<SdmaTag>() = SdmaTag{};
+  t.ensure<SdmaTag>().kind = SdmaTag::Kind::kPoll;
+  mem.send(t);
 }
 
 void CopyEngine::issue_bursts() {
@@ -269,6 +293,17 @@ void CopyEngine::on_mem_response(Payload& gp) {
       copy_bytes_ += len;
       mem.send(t);
       issue_bursts();
+      return;
+    }
+    case SdmaTag::Kind::kPoll: {
+      uint32_t v = 0;
+      std::memcpy(&v, t.buffer(), 4);
+      t.release();
+      if ((v & cur_.mask) == (cur_.value & cur_.mask)) {
+        packet_done();
+      } else {
+        queue_.schedule(poll_interval_, [this] { poll(); });
+      }
       return;
     }
     case SdmaTag::Kind::kWrite:

@@ -8,12 +8,17 @@
 //   WRITE        writes inline data (PTE values, GART entries) to the destination;
 //   PTEPDE       generates `count` PTEs (addr + i * incr | flags) and writes them;
 //   FENCE        writes a 32-bit value (the fence sequence number);
-//   TRAP         posts an interrupt (client SDMA0, src_id 224) to the IH.
+//   TRAP         posts an interrupt (client SDMA0, src_id 224) to the IH;
+//   POLL_REGMEM  reads a 32-bit memory location until (value & mask) == reference, one
+//                read every poll_interval_cycles (used to wait for another agent's write).
 // Packet sizes are those of sdma_v4_0 (vega10_sdma_pkt_open.h): COPY_LINEAR 7 dwords,
-// WRITE 4 + data dwords, PTEPDE 10, FENCE 4, TRAP 2. Packets are carried decoded beside
+// WRITE 4 + data dwords, PTEPDE 10, FENCE 4, TRAP 2, POLL_REGMEM 6. Packets are carried decoded beside
 // the ring; the fetch is timed by their real sizes.
-// Abstracts away: multiple engines and queues, indirect buffers, the engine's own UTCL1
-// (addresses are physical: VRAM, or host DMA addresses with the system flag), tiling.
+// Several engines are several CopyEngine modules (soc.gpu.sdma, sdma1, ...), each with its
+// own ring, doorbell register window (regs::sdma_base) and trap client (ih_client::kSdma).
+// Abstracts away: several queues per engine (page queue, user queues), indirect buffers, the engine's own UTCL1
+// (addresses are physical: VRAM, or host DMA addresses with the system flag), tiling,
+// POLL_REGMEM on registers (memory only) and its retry count (it polls until it matches).
 //
 // Ports: mem (AT initiator to the fabric), ih_out (AT initiator to the IH), regs
 // (doorbell on the register bus).
@@ -34,7 +39,7 @@
 namespace fl::hw {
 
 struct SdmaPacket {
-  enum class Op { kCopyLinear, kWrite, kPtePde, kFence, kTrap };
+  enum class Op { kCopyLinear, kWrite, kPtePde, kFence, kTrap, kPollRegMem };
   Op op = Op::kTrap;
   // COPY_LINEAR source; destination of every op that writes.
   uint64_t src = 0;
@@ -47,7 +52,8 @@ struct SdmaPacket {
   uint64_t pte_flags = 0;
   uint64_t pte_incr = 0;
   uint32_t pte_count = 0;
-  uint32_t value = 0;              // FENCE value, TRAP context
+  uint32_t value = 0;              // FENCE value, TRAP context, POLL_REGMEM reference
+  uint32_t mask = 0;               // POLL_REGMEM
 
   uint32_t size_bytes() const;
 
@@ -56,11 +62,15 @@ struct SdmaPacket {
   static SdmaPacket pte_pde(uint64_t pe, uint64_t addr, uint64_t flags, uint64_t incr, uint32_t count);
   static SdmaPacket fence(uint64_t dst, bool dst_system, uint32_t value);
   static SdmaPacket trap(uint32_t context);
+  static SdmaPacket poll_regmem(uint64_t addr, bool system, uint32_t reference, uint32_t mask);
 };
 
 class CopyEngine : public sc_core::sc_module {
  public:
-  CopyEngine(sc_core::sc_module_name name, const config::CopyEngine& cfg, const Clock& clock);
+  CopyEngine(sc_core::sc_module_name name, const config::CopyEngine& cfg, const Clock& clock,
+             uint32_t engine = 0);
+
+  uint32_t engine() const { return engine_; }
 
   AtInitiatorPort mem;
   AtInitiatorPort ih_out;
@@ -87,10 +97,13 @@ class CopyEngine : public sc_core::sc_module {
   void issue_bursts();
   void on_mem_response(Payload& gp);
   void packet_done();
+  void poll();
   Txn& new_txn(tlm::tlm_command cmd, uint64_t addr, bool system, uint32_t len);
 
   config::CopyEngine cfg_;
+  uint32_t engine_;
   sc_core::sc_time overhead_;
+  sc_core::sc_time poll_interval_;
   EventQueue queue_;
   TxnPool pool_;
 
@@ -119,6 +132,7 @@ class CopyEngine : public sc_core::sc_module {
   stats::Counter write_bytes_{stats_, "write_bytes", "bytes", "Bytes written by WRITE and PTEPDE"};
   stats::Counter fetch_bytes_{stats_, "fetch_bytes", "bytes", "Ring bytes fetched"};
   stats::Counter traps_{stats_, "traps", "count", "TRAP interrupts raised"};
+  stats::Counter polls_{stats_, "poll_reads", "count", "Memory reads by POLL_REGMEM packets"};
   stats::Value busy_ns_{stats_, "busy_ns", "ns", "Time spent executing packets"};
   stats::Histogram copy_ns_{stats_, "copy_ns", "ns", "Execution time of a COPY_LINEAR packet"};
   stats::Formula copy_bw_{stats_, "copy_gb_per_s", "GB/s", "Mean bandwidth of COPY_LINEAR execution",

@@ -17,10 +17,20 @@ constexpr uint64_t kIhRbRptr = kIhBase + 0x0;        // IH_RB_RPTR, byte offset 
 constexpr uint64_t kIhRbCntl = kIhBase + 0x4;        // IH_RB_CNTL
 constexpr uint64_t kIhRbRptrRing1 = kIhBase + 0x8;   // IH_RB_RPTR_RING1
 constexpr uint32_t kIhRbCntlWptrOverflowClear = 1u << 31;  // IH_RB_CNTL.WPTR_OVERFLOW_CLEAR
+// The retry CAM's doorbell: writing a CAM index frees that entry (gmc_v9_0.c writes
+// src_data[2] & 0x3ff to adev->irq.retry_cam_doorbell_index).
+constexpr uint64_t kIhRetryCamDoorbell = kIhBase + 0xC;
+constexpr uint32_t kIhCamIndexMask = 0x3ff;
 
-// Copy engine: the ring's write-pointer doorbell (byte offset in the ring).
+// Copy engine: the ring's write-pointer doorbell (byte offset in the ring). SDMA0 at
+// kSdmaBase, further engines from kSdmaMoreBase, a window each.
 constexpr uint64_t kSdmaBase = 0x2000;
 constexpr uint64_t kSdmaDoorbell = kSdmaBase + 0x0;
+constexpr uint64_t kSdmaMoreBase = 0x10000;
+constexpr uint64_t sdma_base(uint32_t engine) {
+  return engine == 0 ? kSdmaBase : kSdmaMoreBase + (engine - 1) * kWindowBytes;
+}
+constexpr uint64_t sdma_doorbell(uint32_t engine) { return sdma_base(engine) + 0x0; }
 
 // VM L2 block (GCVM_L2 / VM_CONTEXT / invalidation engines).
 constexpr uint64_t kVmBase = 0x3000;

@@ -15,11 +15,25 @@ HostCpu::HostCpu(sc_core::sc_module_name name, const config::HostCpu& cfg)
       mmio("mmio", [this](Payload& gp) { on_mmio_response(gp); }),
       cfg_(cfg),
       busy_since_ps_(cfg.cores(), kFree),
+      core_busy_ns_(cfg.cores(), 0.0),
       utilisation_(stats_, "utilisation", "ratio",
                    "Core busy time over (cores x simulated time)", [this] {
                      const double t = to_ns(sc_time_stamp()) * static_cast<double>(cores());
                      return t > 0 ? busy_ns_.value() / t : 0.0;
-                   }) {}
+                   }) {
+  for (size_t c = 0; c < cfg.cores(); ++c) {
+    core_utilisation_.push_back(std::make_unique<stats::Formula>(
+        stats_, "core" + std::to_string(c) + "_utilisation", "ratio",
+        "Busy time of core " + std::to_string(c) + " over simulated time (work in progress included)",
+        [this, c] {
+          const uint64_t now = sc_time_stamp().value();
+          double busy = core_busy_ns_[c];
+          if (busy_since_ps_[c] != kFree) busy += static_cast<double>(now - busy_since_ps_[c]) / 1000.0;
+          const double t = to_ns(sc_time_stamp());
+          return t > 0 ? busy / t : 0.0;
+        }));
+  }
+}
 
 HostCpu::Slot HostCpu::acquire(WorkClass cls) {
   switch (cls) {
@@ -53,7 +67,9 @@ HostCpu::Slot HostCpu::acquire(WorkClass cls) {
 
 void HostCpu::release(int core) {
   const uint64_t now = sc_time_stamp().value();
-  busy_ns_.add(static_cast<double>(now - busy_since_ps_[static_cast<size_t>(core)]) / 1000.0);
+  const double stretch = static_cast<double>(now - busy_since_ps_[static_cast<size_t>(core)]) / 1000.0;
+  busy_ns_.add(stretch);
+  core_busy_ns_[static_cast<size_t>(core)] += stretch;
   if (waiters_.empty()) {
     busy_since_ps_[static_cast<size_t>(core)] = kFree;
     return;
@@ -109,6 +125,63 @@ void HostCpu::Slot::release() {
   if (cpu_ != nullptr) {
     cpu_->release(core_);
     cpu_ = nullptr;
+  }
+}
+
+// ------------------------------------------------------------------------- locks
+
+HostLock::HostLock(sc_core::sc_module_name name, bool rw) : sc_module(name), rw_(rw) {}
+
+bool HostLock::can_take(bool shared) const {
+  if (writer_) return false;
+  if (shared && rw_) return waiters_.empty();  // a waiting writer blocks new readers
+  return readers_ == 0;
+}
+
+void HostLock::take(bool shared) {
+  if (shared && rw_) {
+    ++readers_;
+  } else {
+    writer_ = true;
+  }
+}
+
+bool HostLock::try_lock(bool shared) {
+  if (!can_take(shared)) return false;
+  take(shared);
+  ++acquisitions_;
+  wait_ns_.sample(0);
+  return true;
+}
+
+void HostLock::lock(bool shared) {
+  if (try_lock(shared)) return;
+  ++contended_;
+  const uint64_t start = sc_time_stamp().value();
+  sc_core::sc_event wake;
+  Waiter w{shared, &wake};
+  waiters_.push_back(&w);
+  while (!w.granted) sc_core::wait(wake);
+  ++acquisitions_;
+  wait_ns_.sample(static_cast<double>(sc_time_stamp().value() - start) / 1000.0);
+}
+
+void HostLock::unlock(bool shared) {
+  if (shared && rw_) {
+    --readers_;
+  } else {
+    writer_ = false;
+  }
+  // Hand over in FIFO order: one writer, or every reader at the head of the queue.
+  while (!waiters_.empty()) {
+    Waiter* w = waiters_.front();
+    const bool reader = w->shared && rw_;
+    if (writer_ || (!reader && readers_ > 0)) break;
+    waiters_.pop_front();
+    take(w->shared);
+    w->granted = true;
+    w->wake->notify(sc_core::SC_ZERO_TIME);
+    if (!reader) break;
   }
 }
 

@@ -6,14 +6,22 @@
 // of other work, each class in arrival order. A posted MMIO write costs the core a fixed
 // time and then travels on its own; an MMIO read stalls the core until the completion
 // returns over the link.
+// Per core, the time it spent on driver work (utilisation per core).
+// Locks (HostLock): the kernel's sleeping locks (mutex, rw-semaphore, reservation
+// ww_mutex) with FIFO hand-over; a writer waiting blocks later readers (rwsem fairness).
+// The time each acquisition waited is a stat of the lock.
 // Abstracts away: preemption of running work (a hard IRQ waits for a core rather than
-// interrupting one), caches, frequency, and OS scheduling beyond "first free core".
+// interrupting one), caches, frequency, OS scheduling beyond "first free core",
+// optimistic spinning on locks and ww_mutex deadlock back-off.
 //
 // Ports: mmio (AT initiator, towards the GPU's registers).
 #pragma once
 
 #include <deque>
+#include <memory>
+#include <string>
 #include <unordered_map>
+#include <vector>
 #include <systemc>
 
 #include "sim/core/schema.h"
@@ -57,6 +65,7 @@ class HostCpu : public sc_core::sc_module {
   Slot acquire(WorkClass cls);
 
   uint32_t cores() const { return static_cast<uint32_t>(busy_since_ps_.size()); }
+  double lock_wakeup_ns() const { return cfg_.lock_wakeup_ns(); }
 
  private:
   friend class Slot;
@@ -70,6 +79,7 @@ class HostCpu : public sc_core::sc_module {
 
   config::HostCpu cfg_;
   std::vector<uint64_t> busy_since_ps_;  // per core; kFree when idle
+  std::vector<double> core_busy_ns_;     // per core, completed stretches of work
   std::deque<Waiter*> waiters_;
   TxnPool pool_;
   std::unordered_map<Payload*, sc_core::sc_event*> mmio_waits_;
@@ -85,6 +95,42 @@ class HostCpu : public sc_core::sc_module {
   stats::Counter mmio_writes_{stats_, "mmio_writes", "count", "Posted MMIO writes issued"};
   stats::Histogram mmio_read_ns_{stats_, "mmio_read_ns", "ns", "Round trip of an MMIO read"};
   stats::Formula utilisation_;
+  std::vector<std::unique_ptr<stats::Formula>> core_utilisation_;
+};
+
+// A sleeping lock of the host kernel, SystemC module named after what it protects
+// (driver.svm.mmap_lock, ...). lock() blocks the calling SC_THREAD until granted: at once
+// if free (or, shared, if only readers hold it and no writer waits), otherwise in FIFO
+// order as holders unlock. The caller decides what waiting costs (driver::DriverThread
+// gives its core up and pays the scheduler wake-up).
+class HostLock : public sc_core::sc_module {
+ public:
+  HostLock(sc_core::sc_module_name name, bool rw);
+
+  // Takes the lock if that needs no wait; true if taken.
+  bool try_lock(bool shared);
+  // Blocks until the lock is held.
+  void lock(bool shared);
+  void unlock(bool shared);
+
+ private:
+  struct Waiter {
+    bool shared;
+    sc_core::sc_event* wake;
+    bool granted = false;
+  };
+  bool can_take(bool shared) const;
+  void take(bool shared);
+
+  bool rw_;
+  bool writer_ = false;
+  uint32_t readers_ = 0;
+  std::deque<Waiter*> waiters_;
+
+  stats::Group stats_;
+  stats::Counter acquisitions_{stats_, "acquisitions", "count", "Times the lock was taken"};
+  stats::Counter contended_{stats_, "contended", "count", "Acquisitions that had to wait"};
+  stats::Histogram wait_ns_{stats_, "wait_ns", "ns", "Time an acquisition waited for the lock (0 when uncontended)"};
 };
 
 }  // namespace fl::hw

@@ -44,6 +44,12 @@ InterruptHandler::InterruptHandler(sc_core::sc_module_name name,
   check_ring_size(std::string(this->name()) + ".ring1_bytes", cfg.ring1_bytes(), true);
   rings_[0].bytes = cfg.ring_bytes();
   rings_[1].bytes = cfg.ring1_bytes();
+  moderation_ = from_ns(cfg.moderation_ns());
+  if (retry_cam()) {
+    cam_keys_.assign(cfg.cam_entries(), 0);
+    cam_busy_.assign(cfg.cam_entries(), false);
+    ring0_slot_cam_.assign(rings_[0].bytes / kIhEntryBytes, -1);
+  }
 }
 
 AtTargetPort& InterruptHandler::source(const std::string& name) {
@@ -105,6 +111,14 @@ void InterruptHandler::process_next() {
     return;
   }
   p.entry.timestamp = timestamp_at(sc_core::sc_time_stamp());
+  if (is_retry_fault(p.entry) && retry_cam() && !cam_admit(p.entry, p.trace_id)) {
+    if (pending_.empty()) {
+      busy_ = false;
+    } else {
+      queue_.schedule(entry_latency_, [this] { process_next(); });
+    }
+    return;
+  }
   if (is_retry_fault(p.entry)) ++fault_entries_;
   if (has_ring1() && is_retry_fault(p.entry)) {
     write_ring1(p.entry, p.trace_id);
@@ -126,9 +140,14 @@ void InterruptHandler::write_ring0(const IhEntry& e, uint64_t trace_id) {
     if (!r.overflow) ++overflows_;
     r.overflow = true;
     ++overwritten_;
+    if (retry_cam() && ring0_slot_cam_[r.wptr / kIhEntryBytes] >= 0) {
+      ++cam_lost_;
+      cam_free(static_cast<uint32_t>(ring0_slot_cam_[r.wptr / kIhEntryBytes]));
+    }
   } else {
     ++r.unread;
   }
+  if (retry_cam()) ring0_slot_cam_[r.wptr / kIhEntryBytes] = cam_index(e);
   const uint64_t slot = r.base + r.wptr;
   const IhEntry::Words words = e.encode();
   write_host(slot, words.data(), kIhEntryBytes);
@@ -137,7 +156,64 @@ void InterruptHandler::write_ring0(const IhEntry& e, uint64_t trace_id) {
   r.wptr = (r.wptr + kIhEntryBytes) & (r.bytes - 1);
   const uint32_t wb = r.wptr | (r.overflow ? 1u : 0u);
   write_host(wptr_wb_addr_, &wb, 4);
-  if (!r.notify_pending) raise_msi();
+  request_msi();
+}
+
+void InterruptHandler::request_msi() {
+  if (rings_[0].notify_pending || msi_timer_armed_) return;
+  if (moderation_ == sc_core::SC_ZERO_TIME) {
+    raise_msi();
+    return;
+  }
+  // Coalesce: entries written before the timer expires share one MSI.
+  msi_timer_armed_ = true;
+  ++moderated_;
+  queue_.schedule(moderation_, [this] {
+    msi_timer_armed_ = false;
+    const Ring& r = rings_[0];
+    if (!r.notify_pending && (r.rptr != r.wptr || r.overflow)) raise_msi();
+  });
+}
+
+bool InterruptHandler::cam_admit(IhEntry& e, uint64_t trace_id) {
+  const uint64_t key = mmu::fault_address(e.src_data) << 4 | e.pasid;
+  size_t free_index = cam_keys_.size();
+  for (size_t i = 0; i < cam_keys_.size(); ++i) {
+    if (cam_busy_[i] && cam_keys_[i] == key) {
+      ++cam_suppressed_;
+      if (trace_ != nullptr && trace_id != 0) trace_->outcome(trace_id, Outcome::kFiltered);
+      return false;
+    }
+    if (!cam_busy_[i] && free_index == cam_keys_.size()) free_index = i;
+  }
+  if (free_index == cam_keys_.size()) {
+    ++cam_full_drops_;
+    if (trace_ != nullptr && trace_id != 0) trace_->outcome(trace_id, Outcome::kRingLost);
+    return false;
+  }
+  cam_busy_[free_index] = true;
+  cam_keys_[free_index] = key;
+  cam_max_used_.set_max(++cam_used_);
+  e.src_data[2] = (e.src_data[2] & ~regs::kIhCamIndexMask) | static_cast<uint32_t>(free_index);
+  return true;
+}
+
+void InterruptHandler::cam_ack(uint32_t index) {
+  index &= regs::kIhCamIndexMask;
+  if (index >= cam_busy_.size() || !cam_busy_[index]) return;
+  ++cam_acks_;
+  cam_free(index);
+}
+
+void InterruptHandler::cam_free(uint32_t index) {
+  if (index >= cam_busy_.size() || !cam_busy_[index]) return;
+  cam_busy_[index] = false;
+  --cam_used_;
+}
+
+int32_t InterruptHandler::cam_index(const IhEntry& e) const {
+  if (!retry_cam() || !is_retry_fault(e)) return -1;
+  return static_cast<int32_t>(e.src_data[2] & regs::kIhCamIndexMask);
 }
 
 void InterruptHandler::write_ring1(const IhEntry& e, uint64_t trace_id) {
@@ -148,6 +224,10 @@ void InterruptHandler::write_ring1(const IhEntry& e, uint64_t trace_id) {
     // catches up with RPTR).
     ++ring1_drops_;
     if (trace_ != nullptr && trace_id != 0) trace_->outcome(trace_id, Outcome::kRingLost);
+    if (cam_index(e) >= 0) {
+      ++cam_lost_;
+      cam_free(static_cast<uint32_t>(cam_index(e)));
+    }
     return;
   }
   ++r.unread;
@@ -196,7 +276,7 @@ void InterruptHandler::acknowledge(int ring, uint32_t value) {
   r.notify_pending = false;
   if (r.rptr != r.wptr) {
     if (ring == 0) {
-      raise_msi();
+      request_msi();
     } else {
       announce_ring1();
     }
@@ -214,6 +294,8 @@ void InterruptHandler::write_reg(uint64_t offset, uint32_t value) {
     acknowledge(0, value);
   } else if (offset == regs::kIhRbRptrRing1 && has_ring1()) {
     acknowledge(1, value);
+  } else if (offset == regs::kIhRetryCamDoorbell) {
+    cam_ack(value);
   } else if (offset == regs::kIhRbCntl) {
     if ((value & regs::kIhRbCntlWptrOverflowClear) != 0) rings_[0].overflow = false;
   }

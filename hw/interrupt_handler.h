@@ -13,8 +13,18 @@
 //   entries are announced by a self-interrupt entry on IH0 (client IH, src_id 0, ring_id 1,
 //   src_data[0] = IH1 WPTR; vega10_ih_self_irq), at most one until the host writes IH1's
 //   RPTR.
-// Abstracts away: IH2, per-client routing registers beyond "retry faults to IH1", the retry
-// CAM of gfx 9.4.3, interrupt moderation timers, doorbell RPTR writes.
+// - Retry CAM (dedup = HARDWARE_CAM, gfx 9.4.3): a retry fault whose (page, PASID) is
+//   already in the CAM is suppressed before any ring; otherwise it takes a free CAM entry,
+//   whose index goes in src_data[2] bits 9:0, and is written. The driver frees the entry
+//   by writing the index to the CAM doorbell. A fault finding the CAM full is dropped (the
+//   access faults again on replay). An entry the IH itself loses (IH1 full, or an unread
+//   IH0 entry overwritten) frees its CAM index, since no driver will acknowledge it (the
+//   hardware's behaviour here is not documented; without this the page would stay
+//   suppressed forever). With SOFTWARE_FILTER every retry fault is written.
+// - Interrupt moderation (moderation_ns > 0): an entry that needs an MSI arms a coalescing
+//   timer instead, and the MSI is raised when it expires if entries are still unread.
+// Abstracts away: IH2, per-client routing registers beyond "retry faults to IH1", the
+// CAM's lookup latency (inside entry_latency), doorbell RPTR writes.
 //
 // Ports: source(name) (AT targets, one per interrupt source; InterruptExt), out (AT
 // initiator, host-memory writes and MSIs through the fabric), regs (register bus).
@@ -55,6 +65,7 @@ class InterruptHandler : public sc_core::sc_module {
 
   uint32_t ring_bytes(int ring) const { return rings_[ring].bytes; }
   bool has_ring1() const { return rings_[1].bytes > 0; }
+  bool retry_cam() const { return cfg_.dedup() == config::InterruptHandler::HARDWARE_CAM; }
   // The IH timestamp counter at simulated time `t`.
   uint64_t timestamp_at(const sc_core::sc_time& t) const;
   // No entry waiting to be written and every written entry acknowledged by the host.
@@ -81,6 +92,14 @@ class InterruptHandler : public sc_core::sc_module {
   void announce_ring1();
   void write_host(uint64_t addr, const void* data, uint32_t len);
   void raise_msi();
+  void request_msi();
+  void cam_ack(uint32_t index);
+  void cam_free(uint32_t index);
+  // The CAM index an entry holds, or -1.
+  int32_t cam_index(const IhEntry& e) const;
+  // False if the retry fault in `e` must not be written (suppressed or CAM full); else
+  // records it in the CAM and puts the index in src_data[2].
+  bool cam_admit(IhEntry& e, uint64_t trace_id);
   void acknowledge(int ring, uint32_t rptr);
   uint32_t read_reg(uint64_t offset);
   void write_reg(uint64_t offset, uint32_t value);
@@ -100,6 +119,13 @@ class InterruptHandler : public sc_core::sc_module {
   uint64_t msi_addr_ = 0;
   uint32_t msi_data_ = 0;
   bool programmed_ = false;
+  sc_core::sc_time moderation_;
+  bool msi_timer_armed_ = false;
+  // Retry CAM: (page << 4 | pasid) of each busy entry, and its index.
+  std::vector<uint64_t> cam_keys_;
+  std::vector<bool> cam_busy_;
+  uint32_t cam_used_ = 0;
+  std::vector<int32_t> ring0_slot_cam_;  // per IH0 slot: CAM index of the entry there, or -1
 
   stats::Group stats_;
   stats::Counter entries_{stats_, "entries", "count", "Entries written to IH0"};
@@ -112,6 +138,26 @@ class InterruptHandler : public sc_core::sc_module {
   stats::Counter ring1_drops_{stats_, "ring1_drops", "count", "Entries dropped because IH1 was full"};
   stats::Histogram occupancy_{stats_, "occupancy_entries", "entries", "Unread entries in IH0 when an entry is written"};
   stats::Histogram ring1_occupancy_{stats_, "ring1_occupancy_entries", "entries", "Unread entries in IH1 when a retry fault arrives"};
+  stats::Counter cam_suppressed_{stats_, "cam_suppressed", "count", "Retry faults de-duplicated by the retry CAM (already pending)"};
+  stats::Counter cam_full_drops_{stats_, "cam_full_drops", "count", "Retry faults dropped because the retry CAM was full"};
+  stats::Counter cam_acks_{stats_, "cam_acks", "count", "Retry CAM entries freed by the driver's doorbell write"};
+  stats::Counter cam_lost_{stats_, "cam_freed_lost", "count", "Retry CAM entries freed because the IH dropped or overwrote their entry"};
+  stats::Value cam_max_used_{stats_, "cam_max_entries", "entries", "Most retry CAM entries in use at once"};
+  stats::Counter moderated_{stats_, "moderated_msis", "count", "MSIs delayed by the moderation timer"};
+  stats::Formula dropped_{stats_, "dropped_entries", "count", "Entries lost in the IH: IH1 drops, IH0 entries overwritten, CAM-full drops",
+                          [this] {
+                            return static_cast<double>(ring1_drops_.value() + overwritten_.value() +
+                                                       cam_full_drops_.value());
+                          }};
+  stats::Formula msi_rate_{stats_, "msi_rate_per_s", "1/s", "MSIs raised per second of simulated time",
+                           [this] {
+                             const double t = sc_core::sc_time_stamp().to_seconds();
+                             return t > 0 ? static_cast<double>(msis_.value()) / t : 0.0;
+                           }};
+  stats::Formula unread0_{stats_, "unread_entries", "entries", "Unread IH0 entries when stats are collected",
+                          [this] { return static_cast<double>(rings_[0].unread); }};
+  stats::Formula unread1_{stats_, "ring1_unread_entries", "entries", "Unread IH1 entries when stats are collected",
+                          [this] { return static_cast<double>(rings_[1].unread); }};
 };
 
 }  // namespace fl::hw

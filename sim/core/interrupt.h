@@ -14,6 +14,15 @@ constexpr uint8_t kIh = 0x00;      // SOC15_IH_CLIENTID_IH (self-interrupts)
 constexpr uint8_t kSdma0 = 0x08;   // SOC15_IH_CLIENTID_SDMA0
 constexpr uint8_t kVmc = 0x12;     // SOC15_IH_CLIENTID_VMC (MMHUB faults)
 constexpr uint8_t kUtcl2 = 0x1b;   // SOC15_IH_CLIENTID_UTCL2 (GFXHUB faults)
+// SOC15_IH_CLIENTID_SDMA0..7: SDMA2-7 reuse the ids of ACP, DCE, ISP, VCE0, XDMA, VCE1.
+constexpr uint8_t kSdma[8] = {0x08, 0x09, 0x01, 0x04, 0x05, 0x11, 0x13, 0x18};
+// The engine whose trap client id is `client`, or -1.
+constexpr int sdma_engine(uint8_t client) {
+  for (int i = 0; i < 8; ++i) {
+    if (kSdma[i] == client) return i;
+  }
+  return -1;
+}
 }  // namespace ih_client
 
 namespace ih_src {

@@ -132,20 +132,27 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
   Models m;
   m.soc = std::make_unique<Soc>("soc", rc.msg.soc(), rc.msg.sim().seed(), &m.ledger);
   hw::ComputeUnits& cu = m.soc->gpu.cu;
+  const std::vector<hw::CopyEngine*> engines = m.soc->gpu.sdma_engines();
   driver::Platform plat{m.soc->host.cpu,        m.soc->host.intc,          m.soc->gpu.ih,
                         m.soc->gpu.sdma,        m.soc->gpu.utcl2,          m.soc->host.dram.storage(),
                         m.soc->gpu.vram.storage(), m.soc->apu(),
-                        [&cu](uint8_t vmid) { cu.kill(vmid); }};
+                        [&cu](uint8_t vmid) { cu.kill(vmid); },
+                        {engines.begin() + 1, engines.end()}};
   m.driver = std::make_unique<driver::Driver>("driver", rc.msg.driver(), plat, &m.ledger);
   m.control = std::make_unique<SimControl>(
       "sim", rc.msg.sim(), m.soc->gpu.cu,
       [&m] {
         return m.soc->gpu.cu.in_flight() == 0 && m.driver->idle() && m.soc->gpu.ih.idle() &&
-               m.soc->gpu.sdma.idle();
+               m.soc->gpu.cp.idle() && [&m] {
+                 for (hw::CopyEngine* e : m.soc->gpu.sdma_engines()) {
+                   if (!e->idle()) return false;
+                 }
+                 return true;
+               }();
       },
       [&m] { return "the workload is at " + m.workload->current_op_name(); });
   m.workload = std::make_unique<WorkloadRunner>("workload", workload, rc.msg, *m.driver,
-                                                m.soc->gpu.cu, [&m] { m.control->workload_done(); });
+                                                m.soc->gpu.cu, m.soc->gpu.cp, [&m] { m.control->workload_done(); });
 
   sc_core::sc_start(from_ns(rc.msg.sim().max_time_ns()));
 

@@ -11,6 +11,17 @@ hw::MemoryParams vram_params(const config::Vram& c) {
 hw::MemoryParams dram_params(const config::HostDram& c) {
   return hw::MemoryParams{c.capacity_bytes(), c.latency_ns(), c.bandwidth_gb_per_s(), c.access_bytes()};
 }
+
+// Names of the extra copy engines and of the fabric and IH ports they add.
+std::vector<std::string> more_sdma(const config::Gpu& cfg) {
+  std::vector<std::string> n;
+  for (uint32_t i = 1; i < cfg.sdma().engines(); ++i) n.push_back("sdma" + std::to_string(i));
+  return n;
+}
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
 }  // namespace
 
 Gpu::Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, FaultTrace* trace)
@@ -20,11 +31,12 @@ Gpu::Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, Fa
       utcl2("utcl2", cfg.utcl2(), clock, walker, trace, seed),
       utcl1("utcl1", cfg.utcl1(), clock, cfg.cu().count(), seed),
       cu("cu", cfg.cu(), clock, seed, trace, utcl1),
-      fabric("fabric", cfg.fabric(), clock, {"cu", "walker", "sdma", "ih"}),
+      fabric("fabric", cfg.fabric(), clock, with({"cu", "walker", "sdma", "ih"}, more_sdma(cfg))),
       vram("vram", vram_params(cfg.vram())),
-      ih("ih", cfg.ih(), clock, {"utcl2", "sdma"}, trace),
+      ih("ih", cfg.ih(), clock, with({"utcl2", "sdma"}, more_sdma(cfg)), trace),
       sdma("sdma", cfg.sdma(), clock),
-      regs("regs") {
+      regs("regs"),
+      cp("cp", cfg.cp(), cfg.cu(), cfg.vram().bandwidth_gb_per_s(), cu) {
   utcl1.l2_out.socket.bind(utcl2.in.socket);
   utcl2.add_invalidation_target(&utcl1);
   cu.mem_out.socket.bind(fabric.in("cu").socket);
@@ -37,6 +49,21 @@ Gpu::Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, Fa
   regs.window(hw::regs::kIhBase, hw::regs::kWindowBytes, "ih").socket.bind(ih.regs.port.socket);
   regs.window(hw::regs::kSdmaBase, hw::regs::kWindowBytes, "sdma").socket.bind(sdma.regs.port.socket);
   regs.window(hw::regs::kVmBase, hw::regs::kWindowBytes, "utcl2").socket.bind(utcl2.regs.port.socket);
+  uint32_t engine = 1;
+  for (const std::string& n : more_sdma(cfg)) {
+    sdma_more.push_back(std::make_unique<hw::CopyEngine>(n.c_str(), cfg.sdma(), clock, engine));
+    hw::CopyEngine& e = *sdma_more.back();
+    e.mem.socket.bind(fabric.in(n).socket);
+    e.ih_out.socket.bind(ih.source(n).socket);
+    regs.window(hw::regs::sdma_base(engine), hw::regs::kWindowBytes, n).socket.bind(e.regs.port.socket);
+    ++engine;
+  }
+}
+
+std::vector<hw::CopyEngine*> Gpu::sdma_engines() {
+  std::vector<hw::CopyEngine*> all{&sdma};
+  for (auto& e : sdma_more) all.push_back(e.get());
+  return all;
 }
 
 Host::Host(sc_core::sc_module_name name, const config::Host& cfg)

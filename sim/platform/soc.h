@@ -12,8 +12,11 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 #include <systemc>
 
+#include "hw/command_processor.h"
 #include "hw/compute_units.h"
 #include "hw/copy_engine.h"
 #include "hw/gpu_fabric.h"
@@ -45,6 +48,11 @@ class Gpu : public sc_core::sc_module {
   hw::InterruptHandler ih;
   hw::CopyEngine sdma;
   hw::RegisterBus regs;
+  hw::CommandProcessor cp;
+  // Copy engines after SDMA0 (soc.gpu.sdma.engines > 1): sdma1, sdma2, ...
+  std::vector<std::unique_ptr<hw::CopyEngine>> sdma_more;
+  // Every copy engine, SDMA0 first.
+  std::vector<hw::CopyEngine*> sdma_engines();
 };
 
 class Host : public sc_core::sc_module {

@@ -22,6 +22,8 @@ const char* kind_name(const wl::Op& op) {
     case wl::Op::kSleep: return "sleep";
     case wl::Op::kMmap: return "mmap";
     case wl::Op::kVramAlloc: return "vram_alloc";
+    case wl::Op::kPreempt: return "preempt";
+    case wl::Op::kRestore: return "restore";
     case wl::Op::KIND_NOT_SET: break;
   }
   return "empty op";
@@ -82,7 +84,31 @@ hw::KernelSpec kernel_spec(const wl::Launch& l, uint64_t va, uint64_t bytes,
   return s;
 }
 
+hw::KernelDescriptor kernel_descriptor(const wl::Launch& l, const hw::KernelSpec& s) {
+  hw::KernelDescriptor d;
+  if (l.has_workgroups()) {
+    d.workgroups = l.workgroups();
+    d.waves_per_workgroup = l.waves_per_workgroup();
+  } else {
+    d.workgroups = s.cus * s.waves_per_cu;
+    d.waves_per_workgroup = 1;
+  }
+  d.vgprs_per_wave = l.vgprs_per_wave();
+  d.sgprs_per_wave = l.sgprs_per_wave();
+  d.lds_bytes_per_workgroup = l.lds_bytes_per_workgroup();
+  return d;
+}
+
+void apply_descriptor(const hw::KernelDescriptor& d, const hw::CuResources& res, hw::KernelSpec& s) {
+  const hw::Residency r = hw::residency(d, res);
+  s.cus = r.cus_used;
+  s.waves_per_cu = r.workgroups_per_cu * d.waves_per_workgroup;
+}
+
 void validate_workload(const Workload& w, const config::Config& cfg) {
+  const hw::CuResources res = hw::CommandProcessor::resources(cfg.soc().gpu().cp(), cfg.soc().gpu().cu());
+  std::set<std::string> queues;
+  std::set<std::string> evicted;
   std::map<std::string, std::pair<uint64_t, bool>> regions;  // name -> (bytes, svm)
   std::set<std::string> kernels;
   size_t launches = 0;
@@ -149,7 +175,17 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
       case wl::Op::kLaunch: {
         const auto& l = op.launch();
         const uint64_t bytes = region(l.range()).first;
-        const hw::KernelSpec s = kernel_spec(l, 0, bytes, cfg.soc().gpu().cu(), launches++);
+        hw::KernelSpec s = kernel_spec(l, 0, bytes, cfg.soc().gpu().cu(), launches++);
+        if (l.has_workgroups()) {
+          if (l.has_cus() || l.has_waves_per_cu()) fail("give either workgroups or cus and waves_per_cu, not both");
+          const std::string why = hw::check_descriptor(kernel_descriptor(l, s), res);
+          if (!why.empty()) fail(why);
+          apply_descriptor(kernel_descriptor(l, s), res, s);
+        } else if (l.has_waves_per_workgroup() || l.has_lds_bytes_per_workgroup()) {
+          fail("waves_per_workgroup and lds_bytes_per_workgroup need workgroups");
+        }
+        if (l.queue().empty()) fail("queue must not be empty");
+        queues.insert(l.queue());
         if (kernels.count(s.name) != 0) fail("a kernel named '" + s.name + "' was already launched");
         kernels.insert(s.name);
         if (!power_of_two(s.access_bytes) || s.access_bytes > kPage) {
@@ -178,6 +214,17 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
           fail("no earlier launch of a kernel named '" + op.wait().kernel() + "'");
         }
         break;
+      case wl::Op::kPreempt:
+        if (queues.count(op.preempt().queue()) == 0) {
+          fail("no earlier launch on a queue named '" + op.preempt().queue() + "'");
+        }
+        if (!evicted.insert(op.preempt().queue()).second) fail("queue '" + op.preempt().queue() + "' is already evicted");
+        break;
+      case wl::Op::kRestore:
+        if (evicted.erase(op.restore().queue()) == 0) {
+          fail("queue '" + op.restore().queue() + "' was not evicted by an earlier preempt");
+        }
+        break;
       case wl::Op::kSleep:
         if (!(op.sleep().ns() >= 0) || !std::isfinite(op.sleep().ns())) fail("ns must be a non-negative number");
         break;
@@ -189,8 +236,9 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
 
 WorkloadRunner::WorkloadRunner(sc_core::sc_module_name name, const Workload& w,
                                const config::Config& cfg, driver::Driver& driver,
-                               hw::ComputeUnits& cu, std::function<void()> on_done)
-    : sc_module(name), w_(w), cfg_(cfg), driver_(driver), cu_(cu), on_done_(std::move(on_done)) {
+                               hw::ComputeUnits& cu, hw::CommandProcessor& cp,
+                               std::function<void()> on_done)
+    : sc_module(name), w_(w), cfg_(cfg), driver_(driver), cu_(cu), cp_(cp), on_done_(std::move(on_done)) {
   SC_HAS_PROCESS(WorkloadRunner);
   SC_THREAD(run);
 }
@@ -264,15 +312,24 @@ void WorkloadRunner::exec(const wl::Op& op) {
     case wl::Op::kLaunch: {
       const auto& l = op.launch();
       const Region& r = regions_.at(l.range());
-      const hw::KernelSpec s = kernel_spec(l, r.va, r.bytes, cfg_.soc().gpu().cu(), launched_++);
+      hw::KernelSpec s = kernel_spec(l, r.va, r.bytes, cfg_.soc().gpu().cu(), launched_++);
+      const hw::KernelDescriptor d = kernel_descriptor(l, s);
+      if (l.has_workgroups()) apply_descriptor(d, cp_.resources(), s);
       kernel_done_[s.name] = false;
       const sc_core::sc_time start = sc_core::sc_time_stamp();
-      cu_.launch(s, [this, name = s.name, start](hw::KernelEnd end) {
-        kernel_done_[name] = true;
-        if (end == hw::KernelEnd::kKilled) killed_kernels_.push_back(name);
-        kernel_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
-        kernel_event_.notify(sc_core::SC_ZERO_TIME);
-      });
+      bool accepted = false;
+      cp_.dispatch(cp_.queue(l.queue()), s, d,
+                   [this, name = s.name, start](hw::KernelEnd end) {
+                     kernel_done_[name] = true;
+                     if (end == hw::KernelEnd::kKilled) killed_kernels_.push_back(name);
+                     kernel_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+                     kernel_event_.notify(sc_core::SC_ZERO_TIME);
+                   },
+                   [this, &accepted] {
+                     accepted = true;
+                     queue_event_.notify(sc_core::SC_ZERO_TIME);
+                   });
+      while (!accepted) sc_core::wait(queue_event_);
       break;
     }
     case wl::Op::kWait: {
@@ -287,6 +344,28 @@ void WorkloadRunner::exec(const wl::Op& op) {
       } else {
         while (!all_done()) sc_core::wait(kernel_event_);
       }
+      break;
+    }
+    case wl::Op::kPreempt: {
+      bool done = false;
+      const sc_core::sc_time start = sc_core::sc_time_stamp();
+      cp_.evict(cp_.queue(op.preempt().queue()), [this, &done](const hw::CommandProcessor::PreemptResult&) {
+        done = true;
+        queue_event_.notify(sc_core::SC_ZERO_TIME);
+      });
+      while (!done) sc_core::wait(queue_event_);
+      preempt_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+      break;
+    }
+    case wl::Op::kRestore: {
+      bool done = false;
+      const sc_core::sc_time start = sc_core::sc_time_stamp();
+      cp_.restore(cp_.queue(op.restore().queue()), [this, &done](double) {
+        done = true;
+        queue_event_.notify(sc_core::SC_ZERO_TIME);
+      });
+      while (!done) sc_core::wait(queue_event_);
+      restore_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
       break;
     }
     case wl::Op::kSleep:

@@ -15,6 +15,7 @@
 #include <systemc>
 
 #include "driver-model/driver.h"
+#include "hw/command_processor.h"
 #include "hw/compute_units.h"
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
@@ -40,7 +41,8 @@ void validate_workload(const Workload& w, const config::Config& cfg);
 class WorkloadRunner : public sc_core::sc_module {
  public:
   WorkloadRunner(sc_core::sc_module_name name, const Workload& w, const config::Config& cfg,
-                 driver::Driver& driver, hw::ComputeUnits& cu, std::function<void()> on_done);
+                 driver::Driver& driver, hw::ComputeUnits& cu, hw::CommandProcessor& cp,
+                 std::function<void()> on_done);
 
   bool finished() const { return finished_; }
   // Index of the operation being performed (for diagnostics).
@@ -62,11 +64,13 @@ class WorkloadRunner : public sc_core::sc_module {
   const config::Config& cfg_;
   driver::Driver& driver_;
   hw::ComputeUnits& cu_;
+  hw::CommandProcessor& cp_;
   std::function<void()> on_done_;
   std::map<std::string, Region> regions_;
   std::map<std::string, bool> kernel_done_;
   std::vector<std::string> killed_kernels_;
   sc_core::sc_event kernel_event_;
+  sc_core::sc_event queue_event_;
   size_t current_ = 0;
   size_t launched_ = 0;
   bool finished_ = false;
@@ -74,11 +78,18 @@ class WorkloadRunner : public sc_core::sc_module {
   stats::Group stats_;
   stats::Counter ops_{stats_, "ops", "count", "Workload operations performed"};
   stats::Histogram kernel_ns_{stats_, "kernel_ns", "ns", "Kernel duration, launch to last access completed"};
+  stats::Histogram preempt_ns_{stats_, "preempt_ns", "ns", "Duration of preempt operations (queue eviction)"};
+  stats::Histogram restore_ns_{stats_, "restore_ns", "ns", "Duration of restore operations"};
 };
 
 // The kernel a launch describes, on a region of `bytes` at `va` (shared by validation and
 // the runner so both agree).
 hw::KernelSpec kernel_spec(const wl::Launch& l, uint64_t va, uint64_t bytes,
                            const config::ComputeUnits& cu, size_t index);
+// The launch's kernel descriptor: as given, or (no `workgroups`) one single-wave workgroup
+// per wave of `s`. With `workgroups`, kernel_spec's CUs and waves per CU are derived from
+// the residency on `res` (see workload.proto).
+hw::KernelDescriptor kernel_descriptor(const wl::Launch& l, const hw::KernelSpec& s);
+void apply_descriptor(const hw::KernelDescriptor& d, const hw::CuResources& res, hw::KernelSpec& s);
 
 }  // namespace fl::platform

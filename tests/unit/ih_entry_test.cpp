@@ -241,3 +241,19 @@ TEST(FaultReport, SurvivesTheIhEntry) {
   EXPECT_TRUE(fl::mmu::fault_retry(d.src_data));
   EXPECT_TRUE(fl::mmu::fault_write(d.src_data));
 }
+
+// The retry CAM index rides in src_data[2] bits 9:0 (gmc_v9_0.c: cam_index = entry->src_data[2]
+// & 0x3ff), i.e. bits 9:0 of dword 6, and leaves the fault's address and flags alone.
+TEST(FaultReport, CamIndexIsDword6Bits9To0) {
+  IhEntry e;
+  e.src_data = fl::mmu::encode_fault(kMaxPage, true, true);
+  EXPECT_EQ(e.src_data[2], 0u);  // a fault report carries no CAM index until the IH adds one
+  e.src_data[2] = 0x3ff;
+  const IhEntry::Words w = e.encode();
+  EXPECT_EQ(w[6] & 0x3ffu, 0x3ffu);
+  const IhEntry d = IhEntry::decode(w);
+  EXPECT_EQ(d.src_data[2] & 0x3ffu, 0x3ffu);
+  EXPECT_EQ(fl::mmu::fault_address(d.src_data), kMaxPage);
+  EXPECT_TRUE(fl::mmu::fault_retry(d.src_data));
+  EXPECT_TRUE(fl::mmu::fault_write(d.src_data));
+}

@@ -1,0 +1,367 @@
+#include "hw/command_processor.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "sim/core/errors.h"
+#include "sim/core/time.h"
+
+namespace fl::hw {
+
+// ------------------------------------------------------------------------- policies
+
+CwsrPreemption::CwsrPreemption(const config::CommandProcessor& cfg, double vram_gb_per_s)
+    : per_wave_ns_(cfg.cwsr_per_wave_ns()),
+      register_gb_per_s_(std::min(cfg.cwsr_register_gb_per_s(), vram_gb_per_s)),
+      lds_gb_per_s_(std::min(cfg.cwsr_lds_gb_per_s(), vram_gb_per_s)) {}
+
+sc_core::sc_time CwsrPreemption::save_time(const Residency& r) const {
+  return from_ns(per_wave_ns_ * static_cast<double>(r.waves)) +
+         transfer_time(r.register_bytes(), register_gb_per_s_) +
+         transfer_time(r.lds_bytes, lds_gb_per_s_);
+}
+
+sc_core::sc_time WaveResetPreemption::save_time(const Residency& r) const {
+  return r.waves > 0 ? from_ns(reset_ns_) : sc_core::SC_ZERO_TIME;
+}
+
+std::unique_ptr<PreemptionPolicy> PreemptionPolicy::make(const config::CommandProcessor& cfg,
+                                                         double vram_gb_per_s) {
+  switch (cfg.preemption_mode()) {
+    case config::CommandProcessor::WAVE_DRAIN: return std::make_unique<WaveDrainPreemption>();
+    case config::CommandProcessor::WAVE_RESET:
+      return std::make_unique<WaveResetPreemption>(cfg.wave_reset_ns());
+    case config::CommandProcessor::CWSR:
+    default: return std::make_unique<CwsrPreemption>(cfg, vram_gb_per_s);
+  }
+}
+
+// ------------------------------------------------------------------------- scheduler
+
+CommandProcessor::CommandProcessor(sc_core::sc_module_name name,
+                                   const config::CommandProcessor& cfg,
+                                   const config::ComputeUnits& cu_cfg, double vram_gb_per_s,
+                                   ComputeUnits& cu)
+    : sc_module(name),
+      cfg_(cfg),
+      policy_(PreemptionPolicy::make(cfg, vram_gb_per_s)),
+      cu_(cu),
+      events_("events") {
+  res_ = resources(cfg, cu_cfg);
+}
+
+CuResources CommandProcessor::resources(const config::CommandProcessor& cfg,
+                                        const config::ComputeUnits& cu) {
+  CuResources r;
+  r.cus = cu.count();
+  r.max_waves_per_cu = cu.max_waves_per_cu();
+  r.wave_lanes = cfg.wave_lanes();
+  r.vgpr_bytes_per_cu = cfg.cu_vgpr_bytes();
+  r.sgpr_bytes_per_cu = cfg.cu_sgpr_bytes();
+  r.lds_bytes_per_cu = cfg.cu_lds_bytes();
+  r.hwreg_bytes_per_wave = cfg.wave_hwreg_bytes();
+  return r;
+}
+
+CommandProcessor::QueueId CommandProcessor::queue(const std::string& name) {
+  const auto it = by_name_.find(name);
+  if (it != by_name_.end()) return it->second;
+  queues_.push_back(Queue{});
+  queues_.back().name = name;
+  by_name_[name] = queues_.size() - 1;
+  return queues_.size() - 1;
+}
+
+bool CommandProcessor::idle() const {
+  for (const Queue& q : queues_) {
+    if (q.state == State::kMapping || q.state == State::kUnmapping) return false;
+    if (!q.pending.empty() && !q.evicted) return false;
+  }
+  return true;
+}
+
+Residency CommandProcessor::resident(const Queue& q) const {
+  Residency r;
+  for (const Running& k : q.kernels) r += k.state;
+  return r;
+}
+
+uint32_t CommandProcessor::busy_slots() const {
+  uint32_t n = 0;
+  for (const Queue& q : queues_) n += q.state != State::kUnmapped ? 1 : 0;
+  return n;
+}
+
+void CommandProcessor::set_paused(Queue& q, bool paused) {
+  if (q.paused == paused) return;
+  q.paused = paused;
+  for (const Running& k : q.kernels) cu_.set_paused(k.kernel, paused);
+}
+
+void CommandProcessor::dispatch(QueueId id, const KernelSpec& spec, const KernelDescriptor& d,
+                                std::function<void(KernelEnd)> done, std::function<void()> accepted) {
+  Queue& q = queues_[id];
+  q.pending.push_back(Pending{spec, d, std::move(done), std::move(accepted)});
+  if (q.state == State::kMapped) {
+    start_kernels(id);
+    return;
+  }
+  if (!q.evicted) want_slot(id);
+  // Waiting for a slot (or evicted): the submitter does not wait for the slot.
+  Queue& q2 = queues_[id];
+  if (q2.in_runlist || q2.evicted) {
+    for (Pending& p : q2.pending) {
+      if (p.accepted) std::exchange(p.accepted, nullptr)();
+    }
+  }
+}
+
+void CommandProcessor::start_kernels(QueueId id) {
+  while (!queues_[id].pending.empty()) {
+    Queue& q = queues_[id];
+    Pending p = std::move(q.pending.front());
+    q.pending.pop_front();
+    ++dispatches_;
+    q.kernels.push_back(Running{p.spec.name, residency(p.desc, res_)});
+    auto done = std::move(p.done);
+    cu_.launch(p.spec, [this, id, name = p.spec.name, done = std::move(done)](KernelEnd end) {
+      kernel_done(id, name);
+      done(end);
+    });
+    if (p.accepted) p.accepted();
+  }
+}
+
+void CommandProcessor::kernel_done(QueueId id, const std::string& kernel) {
+  Queue& q = queues_[id];
+  q.kernels.erase(std::remove_if(q.kernels.begin(), q.kernels.end(),
+                                 [&](const Running& r) { return r.kernel == kernel; }),
+                  q.kernels.end());
+  // A draining unmap finishes when the last kernel does.
+  if (q.state == State::kUnmapping && policy_->drains() && q.kernels.empty()) {
+    ++q.drain_token;
+    events_.schedule(from_ns(cfg_.unmap_queues_ns()),
+                     [this, id, waves = q.unmap_waves] { finish_unmap(id, false, waves, 0); });
+    return;
+  }
+  // An idle queue gives its slot to one that waits.
+  if (q.state == State::kMapped && q.kernels.empty() && q.pending.empty() && !runlist_.empty()) {
+    unmap(id);
+  }
+}
+
+void CommandProcessor::want_slot(QueueId id) {
+  Queue& q = queues_[id];
+  if (q.state != State::kUnmapped || q.in_runlist) return;
+  q.in_runlist = true;
+  q.request_ps = now_ps();
+  runlist_.push_back(id);
+  fill_slots();
+}
+
+void CommandProcessor::fill_slots() {
+  while (!runlist_.empty() && busy_slots() < cfg_.hw_queue_slots()) {
+    const QueueId id = runlist_.front();
+    runlist_.pop_front();
+    queues_[id].in_runlist = false;
+    map(id);
+  }
+  if (runlist_.empty()) return;
+  // Every slot is busy: an idle queue leaves at once, otherwise time-slice.
+  for (size_t i = 0; i < queues_.size(); ++i) {
+    Queue& q = queues_[i];
+    if (q.state == State::kMapped && q.kernels.empty() && q.pending.empty()) {
+      unmap(i);
+      return;
+    }
+  }
+  arm_time_slice();
+}
+
+void CommandProcessor::map(QueueId id) {
+  Queue& q = queues_[id];
+  q.state = State::kMapping;
+  slot_wait_ns_.sample(static_cast<double>(now_ps() - q.request_ps) / 1000.0);
+  max_mapped_.set_max(busy_slots());
+  sc_core::sc_time t = from_ns(cfg_.map_queues_ns());
+  if (q.saved) t += policy_->restore_time(q.saved_state);
+  events_.schedule(t, [this, id] { mapped(id); });
+}
+
+void CommandProcessor::mapped(QueueId id) {
+  Queue& q = queues_[id];
+  ++maps_;
+  q.state = State::kMapped;
+  q.mapped_at_ps = now_ps();
+  if (q.saved) {
+    preempt_.restored_bytes += q.saved_state.state_bytes();
+    q.saved = false;
+  }
+  set_paused(q, false);
+  if (q.switch_start_ps != 0) {
+    switch_ns_.sample(static_cast<double>(now_ps() - q.switch_start_ps) / 1000.0);
+    q.switch_start_ps = 0;
+  }
+  const double took = static_cast<double>(now_ps() - q.restore_ps) / 1000.0;
+  auto waiters = std::move(q.on_mapped);
+  q.on_mapped.clear();
+  for (auto& w : waiters) {
+    preempt_.restore_ns.sample(took);
+    w(took);
+  }
+  start_kernels(id);
+  if (queues_[id].evicted) {
+    unmap(id);  // evicted while it was being mapped
+    return;
+  }
+  arm_time_slice();
+}
+
+void CommandProcessor::unmap(QueueId id) {
+  Queue& q = queues_[id];
+  if (q.state != State::kMapped) return;
+  q.state = State::kUnmapping;
+  if (q.unmap_ps == 0) q.unmap_ps = now_ps();
+  const Residency r = resident(q);
+  q.unmap_waves = r.waves;
+  if (r.waves == 0) {
+    events_.schedule(from_ns(cfg_.unmap_queues_ns()), [this, id] { finish_unmap(id, false, 0, 0); });
+    return;
+  }
+  ++preempt_.count;
+  preempt_.waves += r.waves;
+  const uint64_t token = ++q.drain_token;
+  const sc_core::sc_time timeout = from_ns(cfg_.preemption_timeout_ns());
+  if (policy_->drains()) {
+    // The kernels run on; the last one to finish completes the unmap (kernel_done).
+  } else {
+    set_paused(q, true);
+    const sc_core::sc_time t = from_ns(cfg_.unmap_queues_ns()) + policy_->save_time(r);
+    if (t <= timeout) {
+      const uint64_t saved = policy_->saves() ? r.state_bytes() : 0;
+      if (policy_->saves()) {
+        q.saved_state = r;
+        preempt_.saved_lds_bytes += r.lds_bytes;
+      }
+      events_.schedule(t, [this, id, r, saved] { finish_unmap(id, false, r.waves, saved); });
+      return;
+    }
+  }
+  events_.schedule(timeout, [this, id, token, r] {
+    Queue& qq = queues_[id];
+    if (qq.drain_token != token || qq.state != State::kUnmapping) return;
+    // The waves did not drain or save in time: the queue is reset (the driver's
+    // preemption-timeout path).
+    ++preempt_.timeouts;
+    set_paused(qq, true);
+    finish_unmap(id, true, r.waves, 0);
+  });
+}
+
+void CommandProcessor::finish_unmap(QueueId id, bool timed_out, uint64_t waves, uint64_t saved_bytes) {
+  Queue& q = queues_[id];
+  ++unmaps_;
+  q.state = State::kUnmapped;
+  q.saved = saved_bytes > 0;
+  preempt_.saved_bytes += saved_bytes;
+  PreemptResult res;
+  res.latency_ns = static_cast<double>(now_ps() - q.unmap_ps) / 1000.0;
+  q.unmap_ps = 0;
+  res.waves = waves;
+  res.saved_bytes = saved_bytes;
+  res.timed_out = timed_out;
+  if (waves > 0) preempt_.latency_ns.sample(res.latency_ns);
+  auto waiters = std::move(q.on_unmapped);
+  q.on_unmapped.clear();
+  for (auto& w : waiters) w(res);
+  // A queue with work left (or a restore waiting) that the driver did not evict goes back
+  // in the runlist; dispatches waiting for it are accepted now.
+  const bool has_work = !q.kernels.empty() || !q.pending.empty() || !q.on_mapped.empty();
+  if (!q.evicted && has_work) {
+    q.in_runlist = true;
+    q.request_ps = now_ps();
+    runlist_.push_back(id);
+    for (Pending& p : q.pending) {
+      if (p.accepted) std::exchange(p.accepted, nullptr)();
+    }
+  }
+  fill_slots();
+}
+
+void CommandProcessor::arm_time_slice() {
+  if (runlist_.empty()) return;
+  uint64_t oldest = ~uint64_t{0};
+  for (const Queue& q : queues_) {
+    if (q.state == State::kMapped) oldest = std::min(oldest, q.mapped_at_ps);
+  }
+  if (oldest == ~uint64_t{0}) return;
+  const uint64_t at = oldest + from_ns(cfg_.time_slice_ns()).value();
+  if (slice_armed_for_ps_ == at) return;
+  slice_armed_for_ps_ = at;
+  events_.schedule_at(ps(std::max(at, now_ps())), [this, at] {
+    if (slice_armed_for_ps_ == at) time_slice();
+  });
+}
+
+void CommandProcessor::time_slice() {
+  slice_armed_for_ps_ = 0;
+  if (runlist_.empty()) return;
+  QueueId victim = queues_.size();
+  for (size_t i = 0; i < queues_.size(); ++i) {
+    const Queue& q = queues_[i];
+    if (q.state != State::kMapped) continue;
+    if (victim == queues_.size() || q.mapped_at_ps < queues_[victim].mapped_at_ps) victim = i;
+  }
+  if (victim == queues_.size()) return;
+  if (now_ps() < queues_[victim].mapped_at_ps + from_ns(cfg_.time_slice_ns()).value()) {
+    arm_time_slice();
+    return;
+  }
+  ++time_slices_;
+  queues_[runlist_.front()].switch_start_ps = now_ps();
+  unmap(victim);
+}
+
+// ------------------------------------------------------------------------- driver
+
+void CommandProcessor::evict(QueueId id, std::function<void(const PreemptResult&)> done) {
+  Queue& q = queues_[id];
+  q.evicted = true;
+  if (q.in_runlist) {
+    runlist_.erase(std::remove(runlist_.begin(), runlist_.end(), id), runlist_.end());
+    q.in_runlist = false;
+  }
+  switch (q.state) {
+    case State::kUnmapped: {
+      PreemptResult r;
+      done(r);
+      return;
+    }
+    case State::kMapped:
+      q.unmap_ps = now_ps();
+      q.on_unmapped.push_back(std::move(done));
+      unmap(id);
+      return;
+    case State::kMapping:  // unmapped as soon as the map completes (mapped())
+      q.unmap_ps = now_ps();
+      q.on_unmapped.push_back(std::move(done));
+      return;
+    case State::kUnmapping:
+      q.on_unmapped.push_back(std::move(done));
+      return;
+  }
+}
+
+void CommandProcessor::restore(QueueId id, std::function<void(double)> done) {
+  Queue& q = queues_[id];
+  q.evicted = false;
+  q.restore_ps = now_ps();
+  if (q.state == State::kMapped) {
+    done(0);
+    return;
+  }
+  q.on_mapped.push_back(std::move(done));
+  if (q.state == State::kUnmapped) want_slot(id);
+}
+
+}  // namespace fl::hw
