@@ -60,8 +60,11 @@ void BM_PcieDataWire(benchmark::State& state) {
   fl::config::PcieLink c;
   const fl::hw::PcieTiming t(c, "soc.pcie");
   uint64_t n = 1;
+  fl::hw::TlpList tlps;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(t.data(n));
+    tlps.clear();
+    t.write(0, n, tlps);
+    benchmark::DoNotOptimize(tlps.data());
     n = (n * 7 + 3) & 8191;
   }
 }

@@ -47,6 +47,8 @@ Driver::Driver(sc_core::sc_module_name name, const config::Driver& cfg, const Pl
       host_alloc_(make_host_allocator(p)),
       vram_alloc_("VRAM", 0, p.vram.capacity()),
       layout_(lay_out(cfg, p, host_alloc_, vram_alloc_)),
+      iommu_("iommu", cfg.iommu(), p.iommu_cfg != nullptr ? *p.iommu_cfg : config::Iommu::default_instance(),
+             p.iommu, p.cpu, p.intc, p.host_mem, host_alloc_),
       sdma_("sdma", cfg.sdma(), p.sdma, p.host_mem, layout_.fence),
       vm_("vm", cfg.vm(), sdma_, vram_alloc_, p.vram, p.walker, kVmid),
       migrate_("migrate", cfg.migrate(), sdma_, layout_.gart_table),
@@ -55,9 +57,29 @@ Driver::Driver(sc_core::sc_module_name name, const config::Driver& cfg, const Pl
            IrqHandler::Rings{layout_.ih_ring, p.ih.ring_bytes(0), layout_.ih_wptr_wb,
                              layout_.ih1_ring, p.ih.ring_bytes(1)},
            sdma_, svm_, trace) {
+  // The GPU's DMA targets in host memory (amdgpu maps its rings and write-back pages for DMA).
+  iommu_.map(nullptr, layout_.ih_ring, p.ih.ring_bytes(0));
+  iommu_.map(nullptr, layout_.ih_wptr_wb, 4096);
+  if (p.ih.has_ring1()) iommu_.map(nullptr, layout_.ih1_ring, p.ih.ring_bytes(1));
+  iommu_.map(nullptr, layout_.fence, 4096);
+  iommu_.map(nullptr, layout_.sdma_ring, kSdmaRingBytes);
+  migrate_.set_iommu(&iommu_);
+  svm_.set_iommu(&iommu_);
   p.ih.program(layout_.ih_ring, layout_.ih_wptr_wb, layout_.ih1_ring, iommu::kMsiBase, kMsiVector);
   p.intc.connect(kMsiVector, [this](uint32_t) { irq_.on_msi(); });
   p.sdma.program_ring(layout_.sdma_ring, static_cast<uint32_t>(kSdmaRingBytes));
+}
+
+uint64_t Driver::alloc_host(uint64_t bytes) {
+  const auto a = host_alloc_.alloc((bytes + 4095) / 4096 * 4096, 4096);
+  if (!a) throw InputError("a copy buffer of " + std::to_string(bytes) + " bytes exceeds free host memory (soc.host.dram.capacity_bytes)");
+  return *a;
+}
+
+uint64_t Driver::alloc_vram(uint64_t bytes) {
+  const auto a = vram_alloc_.alloc((bytes + 4095) / 4096 * 4096, 4096);
+  if (!a) throw InputError("a copy buffer of " + std::to_string(bytes) + " bytes exceeds free VRAM (soc.gpu.vram.capacity_bytes)");
+  return *a;
 }
 
 }  // namespace fl::driver

@@ -13,6 +13,7 @@
 #include <systemc>
 
 #include "driver-model/gpu_vm.h"
+#include "driver-model/iommu_dma.h"
 #include "driver-model/irq.h"
 #include "driver-model/memory_managers.h"
 #include "driver-model/migration.h"
@@ -39,6 +40,9 @@ struct Platform {
   hw::SparseMemory& host_mem;
   hw::SparseMemory& vram;
   bool apu;  // GPU and CPU share memory behind an on-die link (is_app_apu)
+  // The host IOMMU on the GPU's DMA path and its configuration (null: none).
+  iommu::Iommu* iommu = nullptr;
+  const config::Iommu* iommu_cfg = nullptr;
 };
 
 class Driver : public sc_core::sc_module {
@@ -53,8 +57,15 @@ class Driver : public sc_core::sc_module {
 
   Svm& svm() { return svm_; }
   // No interrupt, fault or copy-engine job in progress.
-  bool idle() const { return irq_.idle() && sdma_.idle(); }
+  bool idle() const { return irq_.idle() && sdma_.idle() && iommu_.idle(); }
   hw::HostCpu& cpu() { return cpu_; }
+  IommuDma& iommu() { return iommu_; }
+  SdmaJobs& sdma() { return sdma_; }
+  // The fence location the copy-engine jobs write (host physical / DMA address).
+  uint64_t fence_addr() const { return layout_.fence; }
+  // Pinned host memory and VRAM for the workload's own copies; throw InputError if full.
+  uint64_t alloc_host(uint64_t bytes);
+  uint64_t alloc_vram(uint64_t bytes);
 
  private:
   // Where the driver's start-up put things.
@@ -73,6 +84,7 @@ class Driver : public sc_core::sc_module {
   PhysAllocator host_alloc_;
   PhysAllocator vram_alloc_;
   Layout layout_;
+  IommuDma iommu_;
   SdmaJobs sdma_;
   GpuVm vm_;
   Migration migrate_;

@@ -99,6 +99,11 @@ void print_summary(std::ostream& os, const ResolvedConfig& rc, const Workload& w
   } else {
     os << "no GPU access faulted\n";
   }
+  const auto& io = m.driver->iommu();
+  if (io.io_page_faults() > 0) {
+    os << "\nIOMMU: " << io.io_page_faults() << " IO page faults (DMA to an IOVA with no valid mapping); first:\n";
+    for (const auto& r : io.reports()) os << "  " << r << "\n";
+  }
   if (!out_dir.empty()) {
     os << "\noutputs: " << out_dir << "/{stats.json, stats.txt, config.resolved.textproto}\n";
   }
@@ -129,6 +134,8 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
   driver::Platform plat{m.soc->host.cpu,        m.soc->host.intc,          m.soc->gpu.ih,
                         m.soc->gpu.sdma,        m.soc->gpu.walker,         m.soc->host.dram.storage(),
                         m.soc->gpu.vram.storage(), m.soc->apu()};
+  plat.iommu = &m.soc->iommu;
+  plat.iommu_cfg = &rc.msg.soc().iommu();
   m.driver = std::make_unique<driver::Driver>("driver", rc.msg.driver(), plat, &m.ledger);
   m.control = std::make_unique<SimControl>(
       "sim", rc.msg.sim(), m.soc->gpu.cu,
@@ -138,7 +145,8 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
       },
       [&m] { return "the workload is at " + m.workload->current_op_name(); });
   m.workload = std::make_unique<WorkloadRunner>("workload", workload, rc.msg, *m.driver,
-                                                m.soc->gpu.cu, [&m] { m.control->workload_done(); });
+                                                m.soc->gpu.cu, [&m] { m.control->workload_done(); },
+                                                &m.soc->host.dram);
 
   sc_core::sc_start(from_ns(rc.msg.sim().max_time_ns()));
 

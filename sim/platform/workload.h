@@ -16,6 +16,7 @@
 
 #include "driver-model/driver.h"
 #include "hw/compute_units.h"
+#include "hw/memory.h"
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
 
@@ -40,7 +41,8 @@ void validate_workload(const Workload& w, const config::Config& cfg);
 class WorkloadRunner : public sc_core::sc_module {
  public:
   WorkloadRunner(sc_core::sc_module_name name, const Workload& w, const config::Config& cfg,
-                 driver::Driver& driver, hw::ComputeUnits& cu, std::function<void()> on_done);
+                 driver::Driver& driver, hw::ComputeUnits& cu, std::function<void()> on_done,
+                 hw::Memory* host_dram = nullptr);
 
   bool finished() const { return finished_; }
   // Index of the operation being performed (for diagnostics).
@@ -55,12 +57,15 @@ class WorkloadRunner : public sc_core::sc_module {
   };
   void run();
   void exec(const wl::Op& op);
+  void dma_copy(const wl::DmaCopy& c);
 
   const Workload& w_;
   const config::Config& cfg_;
   driver::Driver& driver_;
   hw::ComputeUnits& cu_;
   std::function<void()> on_done_;
+  hw::Memory* host_dram_;  // where copy fences land (dma_copy timing)
+  uint64_t copies_ = 0;
   std::map<std::string, Region> regions_;
   std::map<std::string, bool> kernel_done_;
   sc_core::sc_event kernel_event_;
@@ -71,6 +76,8 @@ class WorkloadRunner : public sc_core::sc_module {
   stats::Group stats_;
   stats::Counter ops_{stats_, "ops", "count", "Workload operations performed"};
   stats::Histogram kernel_ns_{stats_, "kernel_ns", "ns", "Kernel duration, launch to last access completed"};
+  stats::Histogram dma_copy_ns_{stats_, "dma_copy_ns", "ns", "dma_copy job time: doorbell write to its fence landing in host memory"};
+  stats::Counter dma_copy_bytes_{stats_, "dma_copy_bytes", "bytes", "Bytes copied by dma_copy operations"};
 };
 
 // The kernel a launch describes, on a region of `bytes` at `va` (shared by validation and
