@@ -85,6 +85,7 @@ hw::KernelSpec kernel_spec(const wl::Launch& l, uint64_t va, uint64_t bytes,
 void validate_workload(const Workload& w, const config::Config& cfg) {
   std::map<std::string, std::pair<uint64_t, bool>> regions;  // name -> (bytes, svm)
   std::set<std::string> kernels;
+  std::map<std::string, uint64_t> copy_buffers;  // dma_copy buffer -> window
   size_t launches = 0;
   for (int i = 0; i < w.msg.op_size(); ++i) {
     const wl::Op& op = w.msg.op(i);
@@ -174,6 +175,14 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
         if (window < c.bytes()) fail("window_bytes must be at least bytes");
         if (window > cfg.soc().host().dram().capacity_bytes() / 2) fail("window_bytes exceeds half of soc.host.dram.capacity_bytes");
         if (c.bytes() > cfg.soc().gpu().vram().capacity_bytes() / 2) fail("bytes exceeds half of soc.gpu.vram.capacity_bytes");
+        if (c.has_buffer()) {
+          const auto it = copy_buffers.find(c.buffer());
+          if (it == copy_buffers.end()) {
+            copy_buffers[c.buffer()] = window;
+          } else if (window > it->second) {
+            fail("window_bytes exceeds the buffer '" + c.buffer() + "' (" + std::to_string(it->second) + " bytes)");
+          }
+        }
         break;
       }
       case wl::Op::KIND_NOT_SET:
@@ -285,11 +294,13 @@ void WorkloadRunner::dma_copy(const wl::DmaCopy& c) {
   // Pinned buffers, as hipHostMalloc + hipMalloc: the host buffer is dma_mapped unless the
   // operation asks for the bad programming.
   const uint64_t window = c.has_window_bytes() ? c.window_bytes() : c.bytes() * c.count();
-  const uint64_t host = driver_.alloc_host(window);
+  const bool shared = c.has_buffer() && copy_buffers_.count(c.buffer()) != 0;
+  const uint64_t host = shared ? copy_buffers_.at(c.buffer()).host : driver_.alloc_host(window);
+  if (c.has_buffer() && !shared) copy_buffers_[c.buffer()] = CopyBuffer{host, window};
   const uint64_t vram = driver_.alloc_vram(c.bytes());
   const bool h2d = c.direction() == wl::H2D;
   driver::DriverThread t(driver_.cpu(), hw::WorkClass::kIoctl);
-  if (!c.skip_dma_map()) driver_.iommu().map(&t, host, (window + 4095) / 4096 * 4096);
+  if (!c.skip_dma_map() && !shared) driver_.iommu().map(&t, host, (window + 4095) / 4096 * 4096);
   Rng rng(cfg_.sim().seed(), 0xD3A0000ULL + copies_++);
   const uint64_t slots = window / c.bytes();
   uint64_t next = 0;

@@ -66,6 +66,11 @@ class WorkloadRunner : public sc_core::sc_module {
   std::function<void()> on_done_;
   hw::Memory* host_dram_;  // where copy fences land (dma_copy timing)
   uint64_t copies_ = 0;
+  struct CopyBuffer {
+    uint64_t host;
+    uint64_t bytes;
+  };
+  std::map<std::string, CopyBuffer> copy_buffers_;  // dma_copy `buffer` names
   std::map<std::string, Region> regions_;
   std::map<std::string, bool> kernel_done_;
   sc_core::sc_event kernel_event_;
