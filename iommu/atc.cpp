@@ -1,5 +1,7 @@
 #include "iommu/atc.h"
 
+#include <algorithm>
+
 namespace fl::iommu {
 
 namespace {
@@ -51,27 +53,33 @@ void Atc::on_request(Payload& gp) {
     send(gp, false, gp.get_address());
     return;
   }
-  queue_.schedule(lookup_time_, [this, &gp] { lookup(gp); });
+  queue_.schedule(lookup_time_, [this, &gp] { lookup(gp, true); });
 }
 
-void Atc::lookup(Payload& gp) {
+void Atc::lookup(Payload& gp, bool first_try) {
+  // Every 4 KiB page the request covers must hit (a TLP never crosses a page); the first
+  // page without a usable translation is requested, and the lookup repeats when it comes.
   const uint64_t a = gp.get_address();
-  if (const auto t = cache_.lookup(0, a)) {
-    if (gp.is_write() ? t->write : t->read) {
-      ++hits_;
-      send(gp, true, t->pa_base + (a & (t->page_bytes - 1)));
+  const uint64_t first = a & ~0xFFFULL;
+  const uint64_t last = (a + std::max<uint64_t>(gp.get_data_length(), 1) - 1) & ~0xFFFULL;
+  uint64_t translated = 0;
+  for (uint64_t page = first; page <= last; page += 4096) {
+    const auto t = cache_.lookup(0, page == first ? a : page);
+    if (!t || !(gp.is_write() ? t->write : t->read)) {
+      if (first_try) ++misses_;
+      Pending& p = pending_[page];
+      p.waiters.push_back(&gp);
+      p.write = p.write || gp.is_write();
+      if (p.waiters.size() == 1) {
+        p.start = sc_core::sc_time_stamp();
+        request_translation(page);
+      }
       return;
     }
+    if (page == first) translated = t->pa_base + (a & (t->page_bytes - 1));
   }
-  ++misses_;
-  const uint64_t page = a & ~0xFFFULL;
-  Pending& p = pending_[page];
-  p.waiters.push_back(&gp);
-  p.write = p.write || gp.is_write();
-  if (p.waiters.size() == 1) {
-    p.start = sc_core::sc_time_stamp();
-    request_translation(page);
-  }
+  if (first_try) ++hits_;
+  send(gp, true, translated);
 }
 
 void Atc::request_translation(uint64_t page) {
@@ -95,12 +103,12 @@ void Atc::on_translation(uint64_t page, const AtsTranslation& t) {
     std::vector<Payload*> waiters = std::move(p.waiters);
     pending_.erase(it);
     for (Payload* gp : waiters) {
-      const uint64_t a = gp->get_address();
-      if (gp->is_write() ? t.write : t.read) {
-        send(*gp, true, t.pa_base + (a & (t.page_bytes - 1)));
+      const bool allowed = gp->is_write() ? t.write : t.read;
+      if (allowed) {
+        lookup(*gp, false);  // hits this page now; may wait for the request's next page
       } else {
         ++untranslated_;
-        send(*gp, false, a);  // no permission: the IOMMU reports the fault
+        send(*gp, false, gp->get_address());  // no permission: the IOMMU reports the fault
       }
     }
     return;

@@ -55,7 +55,9 @@ class Atc : public sc_core::sc_module, public AtsDevice {
     sc_core::sc_time start;
   };
   void on_request(Payload& gp);
-  void lookup(Payload& gp);
+  // `first_try`: the request's own lookup (counted as a hit or miss), not a repeat after
+  // one of its pages was translated.
+  void lookup(Payload& gp, bool first_try);
   void request_translation(uint64_t page);
   void on_translation(uint64_t page, const AtsTranslation& t);
   void send(Payload& gp, bool translated, uint64_t addr);
@@ -75,8 +77,8 @@ class Atc : public sc_core::sc_module, public AtsDevice {
   hw::TlpList tlps_;
 
   stats::Group stats_;
-  stats::Counter hits_{stats_, "hits", "count", "DMA requests that found their translation in the ATC"};
-  stats::Counter misses_{stats_, "misses", "count", "DMA requests that missed the ATC"};
+  stats::Counter hits_{stats_, "hits", "count", "DMA requests that found the translations of all their pages in the ATC"};
+  stats::Counter misses_{stats_, "misses", "count", "DMA requests that missed the ATC on some page"};
   stats::Counter translation_requests_{stats_, "translation_requests", "count", "ATS translation requests sent"};
   stats::Histogram translation_ns_{stats_, "translation_ns", "ns", "ATS translation request to completion, page requests included"};
   stats::Counter invalidations_{stats_, "invalidations", "count", "ATS invalidation requests received"};

@@ -1,7 +1,9 @@
 #include "iommu/iommu.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "iommu/io_page_table.h"
 #include "sim/core/time.h"
@@ -94,24 +96,42 @@ void Iommu::on_dma(Payload& gp) {
   }
   const bool write = gp.is_write();
   const uint16_t dom = d.domain();
-  translate(dom, d.root(), iova, [this, &gp, write, iova, dom](const Outcome& o) {
-    if (!o.present || (write ? !o.write : !o.read)) {
-      fault(gp, dom, o.present);
-      return;
-    }
-    const uint64_t pa = o.pa + (iova & (o.page_bytes - 1));
-    if (pa != iova) {
-      rewritten_[&gp] = iova;
-      gp.set_address(pa);
-    }
-    mem_out.send(gp);
-  });
+  // A TLP never crosses a 4 KiB boundary, so a longer request stands for one per page:
+  // every page it covers is translated, and it faults at the first page without a valid
+  // translation. The data goes on as one request at the first page's translation, which
+  // is exact when the translations are contiguous (as the driver's identity IOVAs are).
+  const uint64_t first = iova & ~0xFFFULL;
+  const uint64_t last = (iova + std::max<uint64_t>(gp.get_data_length(), 1) - 1) & ~0xFFFULL;
+  auto state = std::make_shared<MultiPage>();
+  state->left = static_cast<uint32_t>((last - first) / 4096 + 1);
+  for (uint64_t page = first; page <= last; page += 4096) {
+    translate(dom, d.root(), page == first ? iova : page,
+              [this, &gp, write, iova, dom, page, first, state](const Outcome& o) {
+                const bool ok = o.present && (write ? o.write : o.read);
+                if (page == first && ok) state->pa = o.pa + (iova & (o.page_bytes - 1));
+                if (!ok && (!state->bad || page < state->bad_page)) {
+                  state->bad = true;
+                  state->bad_page = page;
+                  state->bad_present = o.present;
+                }
+                if (--state->left > 0) return;
+                if (state->bad) {
+                  fault(gp, dom, state->bad_present, state->bad_page == first ? iova : state->bad_page);
+                  return;
+                }
+                if (state->pa != iova) {
+                  rewritten_[&gp] = iova;
+                  gp.set_address(state->pa);
+                }
+                mem_out.send(gp);
+              });
+  }
 }
 
-void Iommu::fault(Payload& gp, uint16_t domain, bool present) {
+void Iommu::fault(Payload& gp, uint16_t domain, bool present, uint64_t addr) {
   ++io_page_faults_;
   const uint32_t flags = (gp.is_write() ? event::kFlagWrite : 0) | (present ? event::kFlagPresent : 0);
-  log_event(Event::io_page_fault(kGpuRequesterId, domain, gp.get_address(), flags));
+  log_event(Event::io_page_fault(kGpuRequesterId, domain, addr, flags));
   // The requester gets an Unsupported Request: a read returns no data, a write is dropped.
   gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
   dma_in.respond(gp);

@@ -142,7 +142,15 @@ class Iommu : public sc_core::sc_module {
   Dte read_dte(uint16_t devid) const;
   void on_dma(Payload& gp);
   void pass(Payload& gp);
-  void fault(Payload& gp, uint16_t domain, bool present);
+  // Ends `gp` with an IO page fault at `addr` (logged, interrupt, error response).
+  void fault(Payload& gp, uint16_t domain, bool present, uint64_t addr);
+  struct MultiPage {
+    uint32_t left = 0;
+    uint64_t pa = 0;
+    bool bad = false;
+    uint64_t bad_page = 0;
+    bool bad_present = false;
+  };
   // IOTLB lookup, else a walk; `done` runs when the translation is known.
   void translate(uint16_t domain, uint64_t root, uint64_t iova, OutcomeFn done);
   void start_walks();
