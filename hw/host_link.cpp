@@ -129,8 +129,9 @@ LinkDirection::Slot LinkDirection::transmit(const TlpList& tlps, LinkDirection* 
     busy_ns_.add(static_cast<double>(end - start) / 1000.0);
     busy_until_ps_ = end;
     const uint64_t arrive = busy_until_ps_ + timing_.latency().value();
-    header_[c].release_at(arrive + update_fc_ps_, 1);
-    if (tlp.payload > 0) data_[c].release_at(arrive + update_fc_ps_, tlp.data_credits());
+    const uint64_t freed = busy_until_ps_ + timing_.link_latency().value() + update_fc_ps_;
+    header_[c].release_at(freed, 1);
+    if (tlp.payload > 0) data_[c].release_at(freed, tlp.data_credits());
     if (reverse != nullptr) reverse->owe_dllp(arrive, timing_.dllp_bytes(1));
     ++packets_;
     payload_bytes_ += tlp.payload;

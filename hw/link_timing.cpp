@@ -48,7 +48,9 @@ std::vector<uint32_t> PcieTiming::split_completions(uint64_t addr, uint64_t len,
 }
 
 PcieTiming::PcieTiming(const config::PcieLink& cfg, const std::string& key)
-    : cfg_(cfg), latency_(from_ns(cfg.latency_ns() + cfg.root_complex_latency_ns())) {
+    : cfg_(cfg),
+      latency_(from_ns(cfg.latency_ns() + cfg.root_complex_latency_ns())),
+      link_latency_(from_ns(cfg.latency_ns())) {
   const uint32_t l = cfg.lanes();
   if (l != 1 && l != 2 && l != 4 && l != 8 && l != 12 && l != 16 && l != 32) {
     throw InputError(key + ".lanes = " + std::to_string(l) +

@@ -54,6 +54,9 @@ class LinkTiming {
   virtual double dllp_batch_bytes() const = 0;
   // One-way latency after serialisation (link plus root complex).
   virtual sc_core::sc_time latency() const = 0;
+  // The part of it before the receiver's buffers (the link itself): where flow-control
+  // credits are freed, so the credit loop does not include the root complex.
+  virtual sc_core::sc_time link_latency() const = 0;
   // Whether the link has flow control (PCIe) at all.
   virtual bool flow_controlled() const = 0;
   virtual std::string describe() const = 0;
@@ -87,6 +90,7 @@ class PcieTiming : public LinkTiming {
   double dllp_bytes(uint64_t tlps) const override;
   double dllp_batch_bytes() const override { return flit_mode() ? 0 : 2.0 * kDllpBytes; }
   sc_core::sc_time latency() const override { return latency_; }
+  sc_core::sc_time link_latency() const override { return link_latency_; }
   bool flow_controlled() const override { return true; }
   std::string describe() const override;
 
@@ -107,6 +111,7 @@ class PcieTiming : public LinkTiming {
   double wire_gb_per_s_;
   uint32_t max_completion_;
   sc_core::sc_time latency_;
+  sc_core::sc_time link_latency_;
 };
 
 // On-package fabric: a fixed bandwidth and latency, no packet overhead, no flow control.
@@ -123,6 +128,7 @@ class OnDieTiming : public LinkTiming {
   double dllp_bytes(uint64_t) const override { return 0; }
   double dllp_batch_bytes() const override { return 0; }
   sc_core::sc_time latency() const override { return latency_; }
+  sc_core::sc_time link_latency() const override { return latency_; }
   bool flow_controlled() const override { return false; }
   std::string describe() const override;
 

@@ -181,3 +181,40 @@ TEST(Calibration, H200LikeZeroCopyRead) {
 
 }  // namespace
 }  // namespace fl::test
+
+namespace fl::test {
+namespace {
+
+// Flow control: with only two posted-header credits at the root port, device-to-host
+// writes (posted, 256-byte TLPs) can have two TLPs outstanding per credit loop: serialise,
+// cross the link, free the buffer and return the credit by UpdateFC.
+TEST(PcieCredits, TooFewPostedCreditsBoundWriteBandwidthByTheCreditLoop) {
+  const std::string ops = "op { dma_copy { direction: D2H bytes: 1048576 } }\n";
+  const RunResult open = run_ops(ops, {});
+  const RunResult tight = run_ops(ops, {"--set", "soc.pcie.root_port_credits.posted_header=2"});
+  ASSERT_EQ(open.status, 0) << open.err;
+  ASSERT_EQ(tight.status, 0) << tight.err;
+  EXPECT_EQ(open.num("soc.pcie.up.credit_stalls"), 0);
+  // The TLPs go in pairs: the first of each pair waits for a credit, the second finds the
+  // other credit back just as the first has left (2 x 2048 = 4096 TLPs of 256 bytes).
+  EXPECT_GE(tight.num("soc.pcie.up.credit_stalls"), 2000);
+  EXPECT_GT(tight.num("soc.pcie.up.credit_stall_ns"), 0);
+  const auto& p = tight.config.soc().pcie();
+  const double raw = 16.0 * 16 * 128 / 130 / 8;                // Gen4 x16, GB/s
+  const double ser = (256.0 + 16 + 8) / raw;                   // one write TLP, ns
+  const double loop = ser + p.latency_ns() + p.update_fc_latency_ns();
+  const double expect = 2 * 256.0 / loop;                      // GB/s
+  const double got = tight.num("workload.dma_copy_bytes") / tight.hist("workload.dma_copy_ns", "mean");
+  EXPECT_NEAR(got, expect, expect * 0.05) << "credit loop " << loop << " ns";
+  const double open_bw = open.num("workload.dma_copy_bytes") / open.hist("workload.dma_copy_ns", "mean");
+  EXPECT_GT(open_bw, 10 * got);
+}
+
+TEST(PcieCredits, CreditsBelowOneMaxPayloadTlpAreRejected) {
+  const RunResult r = run_faultline({"run", "--quiet", "--set", "soc.pcie.endpoint_credits.completion_data=8"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("soc.pcie.endpoint_credits.completion_data = 8"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace fl::test
