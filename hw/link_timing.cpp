@@ -26,24 +26,31 @@ double PcieTiming::encoding_efficiency(uint32_t gen) {
   return 1.0;
 }
 
-std::vector<uint32_t> PcieTiming::split_completions(uint64_t addr, uint64_t len, uint32_t rcb,
-                                                    uint32_t max_bytes) {
-  std::vector<uint32_t> out;
+namespace {
+// Calls fn(payload) for each completion of a read of `len` bytes at `addr`: each ends on
+// an `rcb`-aligned address (but the last) and carries at most `max_bytes`.
+template <class Fn>
+void for_each_completion(uint64_t addr, uint64_t len, uint32_t rcb, uint32_t max_bytes, Fn fn) {
   if (len == 0) {
-    out.push_back(0);
-    return out;
+    fn(0u);
+    return;
   }
   const uint64_t end = addr + len;
-  uint64_t a = addr;
-  while (a < end) {
-    // Completions other than the last end on an RCB boundary: the furthest boundary
-    // within max_bytes of `a`.
+  for (uint64_t a = addr; a < end;) {
+    // The furthest RCB boundary within max_bytes of `a`.
     uint64_t stop = (a + max_bytes) / rcb * rcb;
     if (stop <= a) stop = (a / rcb + 1) * rcb;
     stop = std::min(stop, end);
-    out.push_back(static_cast<uint32_t>(stop - a));
+    fn(static_cast<uint32_t>(stop - a));
     a = stop;
   }
+}
+}  // namespace
+
+std::vector<uint32_t> PcieTiming::split_completions(uint64_t addr, uint64_t len, uint32_t rcb,
+                                                    uint32_t max_bytes) {
+  std::vector<uint32_t> out;
+  for_each_completion(addr, len, rcb, max_bytes, [&out](uint32_t n) { out.push_back(n); });
   return out;
 }
 
@@ -108,9 +115,9 @@ void PcieTiming::completions(uint64_t addr, uint64_t len, TlpList& out) const {
   uint64_t left = len;
   do {
     const uint64_t req = std::min(left, mrrs);
-    for (uint32_t n : split_completions(a, req, cfg_.read_completion_boundary_bytes(), max_completion_)) {
+    for_each_completion(a, req, cfg_.read_completion_boundary_bytes(), max_completion_, [&](uint32_t n) {
       out.push_back(Tlp{FcClass::kCompletion, n, tlp_wire_bytes(kCompletionHeaderBytes, n)});
-    }
+    });
     a += req;
     left -= req;
   } while (left > 0);

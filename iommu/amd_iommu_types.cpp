@@ -68,7 +68,7 @@ uint64_t encode_range(uint64_t addr, uint64_t bytes) {
   if (bytes <= 4096) return addr & ~0xFFFULL;
   if (bytes >= (1ULL << 52)) return 0x7FFFFFFFFFFFF000ULL | kSizeMask;  // CMD_INV_IOMMU_ALL_PAGES_ADDRESS
   // build_inv_address: the bits below the range's size set, from bit 12 up, and S.
-  return ((addr & ~(bytes - 1)) | ((bytes - 1) >> 1)) & ~0xFFFULL | kSizeMask;
+  return (((addr & ~(bytes - 1)) | ((bytes - 1) >> 1)) & ~0xFFFULL) | kSizeMask;
 }
 
 Range decode_range(uint64_t field) {
@@ -138,9 +138,9 @@ Event Event::io_page_fault(uint16_t devid, uint16_t domain, uint64_t addr, uint3
 
 PprEntry PprEntry::fault(uint16_t devid, uint32_t pasid, uint16_t tag, uint32_t flags, uint64_t addr) {
   PprEntry p;
-  p.raw[0] = devid | (uint64_t{pasid & 0xFFFF} << 16) | (uint64_t{tag & 0x3FF} << 32) |
-             (uint64_t{(pasid >> 16) & 0xF} << 42) | (uint64_t{flags & 0xFFF} << 48) |
-             (uint64_t{ppr::kRequestFault} << 60);
+  p.raw[0] = uint64_t{devid} | (uint64_t{pasid & 0xFFFF} << 16) |
+             (static_cast<uint64_t>(tag & 0x3FF) << 32) | (uint64_t{(pasid >> 16) & 0xF} << 42) |
+             (uint64_t{flags & 0xFFF} << 48) | (uint64_t{ppr::kRequestFault} << 60);
   p.raw[1] = addr;
   return p;
 }

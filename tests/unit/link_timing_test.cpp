@@ -165,7 +165,9 @@ TEST(CompletionSplit, EveryCompletionButTheLastEndsOnTheBoundaryAndTheyAddUp) {
         for (size_t i = 0; i < v.size(); ++i) {
           EXPECT_LE(v[i], 256u);
           a += v[i];
-          if (i + 1 < v.size()) EXPECT_EQ(a % rcb, 0u) << addr << "+" << len;
+          if (i + 1 < v.size()) {
+            EXPECT_EQ(a % rcb, 0u) << addr << "+" << len;
+          }
         }
         EXPECT_EQ(a, addr + len);
       }
