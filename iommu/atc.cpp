@@ -31,7 +31,7 @@ Atc::Atc(sc_core::sc_module_name name, const config::Atc& cfg, const Clock& cloc
       lookup_time_(clock.cycles(cfg.lookup_cycles())),
       pri_(pri),
       queue_("events"),
-      cache_(cfg.entries(), cfg.ways()) {}
+      cache_(checked_geometry(cfg.entries(), cfg.ways(), "soc.gpu.atc.entries", "soc.gpu.atc.ways"), cfg.ways()) {}
 
 void Atc::attach(hw::HostLink* link, Iommu* iommu) {
   link_ = link;

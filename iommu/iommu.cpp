@@ -6,9 +6,18 @@
 #include <memory>
 
 #include "iommu/io_page_table.h"
+#include "sim/core/errors.h"
 #include "sim/core/time.h"
 
 namespace fl::iommu {
+
+uint32_t checked_geometry(uint32_t entries, uint32_t ways, const char* entries_key, const char* ways_key) {
+  if (ways == 0 || entries % ways != 0) {
+    throw InputError(std::string(entries_key) + " = " + std::to_string(entries) + ": must be a multiple of " +
+                     ways_key + " (" + std::to_string(ways) + ")");
+  }
+  return entries;
+}
 
 std::string bdf(uint16_t devid) {
   char buf[16];
@@ -45,7 +54,9 @@ Iommu::Iommu(sc_core::sc_module_name name, const config::Iommu& cfg)
       step_(from_ns(cfg.walk_step_ns())),
       command_time_(from_ns(cfg.command_ns())),
       queue_("events"),
-      iotlb_(cfg.iotlb_entries(), cfg.iotlb_ways()),
+      iotlb_(checked_geometry(cfg.iotlb_entries(), cfg.iotlb_ways(), "soc.iommu.iotlb_entries",
+                              "soc.iommu.iotlb_ways"),
+             cfg.iotlb_ways()),
       pwc_(cfg.pwc_entries()) {}
 
 void Iommu::attach(hw::SparseMemory& host_mem, hw::HostLink* link, AtsDevice* device) {

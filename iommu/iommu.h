@@ -54,6 +54,9 @@ constexpr uint16_t kGpuRequesterId = 0x0300;
 
 inline bool is_msi_address(uint64_t a) { return a >= kMsiBase && a < kMsiBase + kMsiSize; }
 
+// `entries`, after checking it is a positive multiple of `ways` (InputError naming the keys).
+uint32_t checked_geometry(uint32_t entries, uint32_t ways, const char* entries_key, const char* ways_key);
+
 // "03:00.0" for a requester id.
 std::string bdf(uint16_t devid);
 

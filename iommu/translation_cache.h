@@ -8,6 +8,8 @@
 // the deepest cached entry.
 // Both invalidate by domain and IOVA range, as INVALIDATE_IOMMU_PAGES (and, for the ATC, an
 // ATS invalidation request) ask.
+// Abstracts away: caching of non-present entries, replacement policies other than LRU,
+// the timing of a lookup (charged by the owner), separate arrays per page size.
 #pragma once
 
 #include <cstdint>

@@ -146,6 +146,16 @@ TEST(Iommu, AtsNeedsTranslationAndPriNeedsAts) {
   EXPECT_NE(r.err.find("soc.iommu.pri = true needs soc.iommu.ats = true"), std::string::npos) << r.err;
 }
 
+TEST(Iommu, CacheGeometryErrorsNameTheKeys) {
+  RunResult r = run_faultline({"run", "--quiet", "--set", "soc.iommu.iotlb_entries=100"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("soc.iommu.iotlb_entries = 100: must be a multiple of soc.iommu.iotlb_ways (8)"), std::string::npos) << r.err;
+  r = run_faultline({"run", "--quiet", "--set", "soc.iommu.mode=TRANSLATED", "--set", "soc.iommu.ats=true",
+                     "--set", "soc.gpu.atc.ways=48"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("soc.gpu.atc.entries = 64: must be a multiple of soc.gpu.atc.ways (48)"), std::string::npos) << r.err;
+}
+
 TEST(Iommu, DefaultRunIsPassThrough) {
   const RunResult r = run_faultline({"run", "--quiet"}, temp_dir("iommu-default") + "/out");
   ASSERT_EQ(r.status, 0) << r.err;
