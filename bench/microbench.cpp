@@ -8,6 +8,7 @@
 
 #include "driver-model/fault_filter.h"
 #include "hw/link_timing.h"
+#include "iommu/translation_cache.h"
 #include "mmu/tlb_array.h"
 #include "sim/core/rng.h"
 #include "sim/core/stats.h"
@@ -60,12 +61,38 @@ void BM_PcieDataWire(benchmark::State& state) {
   fl::config::PcieLink c;
   const fl::hw::PcieTiming t(c, "soc.pcie");
   uint64_t n = 1;
+  fl::hw::TlpList tlps;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(t.data(n));
+    tlps.clear();
+    t.write(0, n, tlps);
+    benchmark::DoNotOptimize(tlps.data());
     n = (n * 7 + 3) & 8191;
   }
 }
 BENCHMARK(BM_PcieDataWire);
+
+void BM_IotlbLookupHit(benchmark::State& state) {
+  fl::iommu::IoTlb tlb(512, 8);
+  for (uint64_t p = 0; p < 512; ++p) tlb.insert(1, p << 12, fl::iommu::CachedTranslation{p << 12, 4096, true, true});
+  uint64_t p = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(tlb.lookup(1, p << 12));
+    p = (p + 97) & 511;
+  }
+}
+BENCHMARK(BM_IotlbLookupHit);
+
+void BM_PcieCompletions(benchmark::State& state) {
+  fl::config::PcieLink c;
+  const fl::hw::PcieTiming t(c, "soc.pcie");
+  fl::hw::TlpList tlps;
+  for (auto _ : state) {
+    tlps.clear();
+    t.completions(0x1000, 4096, tlps);  // a 4 KiB copy burst: 8 requests, 16 completions
+    benchmark::DoNotOptimize(tlps.data());
+  }
+}
+BENCHMARK(BM_PcieCompletions);
 
 }  // namespace
 

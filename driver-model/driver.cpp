@@ -71,6 +71,8 @@ Driver::Driver(sc_core::sc_module_name name, const config::Driver& cfg, const Pl
       host_alloc_(make_host_allocator(p)),
       vram_alloc_("VRAM", 0, p.vram.capacity()),
       layout_(lay_out(cfg, p, host_alloc_, vram_alloc_)),
+      iommu_("iommu", cfg.iommu(), p.iommu_cfg != nullptr ? *p.iommu_cfg : config::Iommu::default_instance(),
+             p.iommu, p.cpu, p.intc, p.host_mem, host_alloc_),
       sdma_("sdma", cfg.sdma(), p.sdma, p.host_mem, layout_.fence),
       sdma_more_(more_jobs(cfg, p, layout_)),
       sched_(all_jobs()),
@@ -82,6 +84,14 @@ Driver::Driver(sc_core::sc_module_name name, const config::Driver& cfg, const Pl
                              layout_.ih1_ring, p.ih.ring_bytes(1), p.ih.retry_cam()},
            sched_, svm_, trace),
       kill_queues_(p.kill_queues) {
+  // The GPU's DMA targets in host memory (amdgpu maps its rings and write-back pages for DMA).
+  iommu_.map(nullptr, layout_.ih_ring, p.ih.ring_bytes(0));
+  iommu_.map(nullptr, layout_.ih_wptr_wb, 4096);
+  if (p.ih.has_ring1()) iommu_.map(nullptr, layout_.ih1_ring, p.ih.ring_bytes(1));
+  iommu_.map(nullptr, layout_.fence, 4096);
+  iommu_.map(nullptr, layout_.sdma_ring, kSdmaRingBytes);
+  migrate_.set_iommu(&iommu_);
+  svm_.set_iommu(&iommu_);
   p.ih.program(layout_.ih_ring, layout_.ih_wptr_wb, layout_.ih1_ring, iommu::kMsiBase, kMsiVector);
   // gfxhub_v1_0_setup_vmid_config + kfd_set_pasid_vmid_mapping for the process's VMID.
   namespace regs = hw::regs;
@@ -137,6 +147,18 @@ uint64_t Driver::map_vram_bo(DriverThread& t, uint64_t bytes, uint64_t contiguou
   vm_.map(t, runs, /*writeable=*/true);
   vm_.flush_tlb(t, TlbFlush::kLegacy);
   return start;
+}
+
+uint64_t Driver::alloc_host(uint64_t bytes) {
+  const auto a = host_alloc_.alloc((bytes + 4095) / 4096 * 4096, 4096);
+  if (!a) throw InputError("a copy buffer of " + std::to_string(bytes) + " bytes exceeds free host memory (soc.host.dram.capacity_bytes)");
+  return *a;
+}
+
+uint64_t Driver::alloc_vram(uint64_t bytes) {
+  const auto a = vram_alloc_.alloc((bytes + 4095) / 4096 * 4096, 4096);
+  if (!a) throw InputError("a copy buffer of " + std::to_string(bytes) + " bytes exceeds free VRAM (soc.gpu.vram.capacity_bytes)");
+  return *a;
 }
 
 }  // namespace fl::driver

@@ -21,6 +21,7 @@
 #include <systemc>
 
 #include "driver-model/gpu_vm.h"
+#include "driver-model/iommu_dma.h"
 #include "driver-model/irq.h"
 #include "driver-model/memory_managers.h"
 #include "driver-model/migration.h"
@@ -50,6 +51,9 @@ struct Platform {
   // Evicts (kills) every queue of a VMID: the command processor's unmap for a dead process.
   std::function<void(uint8_t vmid)> kill_queues;
   std::vector<hw::CopyEngine*> more_sdma = {};  // copy engines after SDMA0
+  // The host IOMMU on the GPU's DMA path and its configuration (null: none).
+  iommu::Iommu* iommu = nullptr;
+  const config::Iommu* iommu_cfg = nullptr;
 };
 
 class Driver : public sc_core::sc_module {
@@ -71,8 +75,15 @@ class Driver : public sc_core::sc_module {
                        std::optional<uint64_t> va);
   uint64_t vm_faults() const { return vm_faults_.value(); }
   // No interrupt, fault or copy-engine job in progress.
-  bool idle() const { return irq_.idle() && sched_.idle(); }
+  bool idle() const { return irq_.idle() && sched_.idle() && iommu_.idle(); }
   hw::HostCpu& cpu() { return cpu_; }
+  IommuDma& iommu() { return iommu_; }
+  SdmaJobs& sdma() { return sdma_; }
+  // The fence location the copy-engine jobs write (host physical / DMA address).
+  uint64_t fence_addr() const { return layout_.fence; }
+  // Pinned host memory and VRAM for the workload's own copies; throw InputError if full.
+  uint64_t alloc_host(uint64_t bytes);
+  uint64_t alloc_vram(uint64_t bytes);
 
  private:
   // Where the driver's start-up put things.
@@ -96,6 +107,7 @@ class Driver : public sc_core::sc_module {
   PhysAllocator host_alloc_;
   PhysAllocator vram_alloc_;
   Layout layout_;
+  IommuDma iommu_;
   SdmaJobs sdma_;
   std::vector<std::unique_ptr<SdmaJobs>> sdma_more_;
   SdmaScheduler sched_;

@@ -21,6 +21,7 @@ void Migration::to_vram(DriverThread& t, uint64_t sys, uint64_t vram, uint64_t p
   (why == MigrateTrigger::kPrefetch ? bytes_prefetch_ : bytes_fault_) += pages * mmu::kPageBytes;
 
   t.compute_ns(cfg_.setup_ns() + cfg_.setup_per_page_ns() * static_cast<double>(pages));
+  if (iommu_ != nullptr) iommu_->map(&t, sys, pages * mmu::kPageBytes);
   uint32_t fence = 0;
   for (uint64_t done = 0; done < pages;) {
     const uint64_t n = std::min<uint64_t>(cfg_.chunk_pages(), pages - done);
@@ -45,6 +46,7 @@ void Migration::to_vram(DriverThread& t, uint64_t sys, uint64_t vram, uint64_t p
     done += n;
   }
   jobs_.wait(t, fence);
+  if (iommu_ != nullptr) iommu_->unmap(t, sys, pages * mmu::kPageBytes);
   t.compute_ns(cfg_.finalize_per_page_ns() * static_cast<double>(pages));
   migrate_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
 }

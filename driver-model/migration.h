@@ -14,6 +14,7 @@
 #include <systemc>
 
 #include "driver-model/driver_thread.h"
+#include "driver-model/iommu_dma.h"
 #include "driver-model/sdma_jobs.h"
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
@@ -32,11 +33,15 @@ class Migration : public sc_core::sc_module {
   void to_vram(DriverThread& t, uint64_t sys, uint64_t vram, uint64_t pages, MigrateTrigger why);
 
   const config::Migration& cfg() const { return cfg_; }
+  // With a translating IOMMU the source pages are dma_mapped for the copy and unmapped
+  // after it (svm_migrate_copy_to_vram / svm_migrate_dma_unmap).
+  void set_iommu(IommuDma* iommu) { iommu_ = iommu; }
 
  private:
   config::Migration cfg_;
   SdmaJobs& jobs_;
   uint64_t gart_table_;
+  IommuDma* iommu_ = nullptr;
 
   stats::Group stats_;
   stats::Counter migrations_{stats_, "migrations", "count", "Migrations to VRAM"};

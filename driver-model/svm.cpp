@@ -92,6 +92,7 @@ uint64_t Svm::mmap(uint64_t bytes, std::optional<uint64_t> va) {
                      " bytes left of soc.host.dram.capacity_bytes)");
   }
   vmas_[start] = Vma{start, start + bytes, true, *sys};
+  if (iommu_ != nullptr) iommu_->add_process_memory(*sys, bytes);
   return start;
 }
 
@@ -187,6 +188,9 @@ bool Svm::place(DriverThread& t, SvmRange& r, const Vma& vma, uint64_t first, ui
   }
   // hmm_range_fault and dma_map_page for each system page.
   t.compute_ns(cfg_.map_per_page_ns() * static_cast<double>(n));
+  if (iommu_ != nullptr && !iommu_->pri()) {
+    iommu_->map(&t, sys_addr(vma, r.start + first * kPageBytes), n * kPageBytes);
+  }
   return true;
 }
 

@@ -27,6 +27,7 @@
 #include <systemc>
 
 #include "driver-model/gpu_vm.h"
+#include "driver-model/iommu_dma.h"
 #include "driver-model/irq.h"
 #include "driver-model/memory_managers.h"
 #include "driver-model/migration.h"
@@ -78,6 +79,9 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   void handle_retry_fault(DriverThread& t, const RetryFault& f) override;
 
   uint16_t pasid() const { return pasid_; }
+  // With a translating IOMMU, system pages the GPU maps are dma_mapped (unless PRI faults
+  // them in), and process memory is made known to the PPR handler.
+  void set_iommu(IommuDma* iommu) { iommu_ = iommu; }
 
  private:
   const Vma* find_vma(uint64_t va) const;
@@ -100,6 +104,7 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   bool apu_;
   uint16_t pasid_;
   FaultTrace* trace_;
+  IommuDma* iommu_ = nullptr;
   std::map<uint64_t, Vma> vmas_;         // by start
   std::map<uint64_t, uint64_t> device_vas_;  // device-memory BOs: start -> end
   std::map<uint64_t, SvmRange> ranges_;  // by start

@@ -3,20 +3,51 @@
 #include <algorithm>
 #include <string>
 
+#include "sim/core/errors.h"
 #include "sim/core/time.h"
 #include "sim/core/txn.h"
 
 namespace fl::hw {
 
+namespace {
+bool power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+}  // namespace
+
 double Memory::to_ns_now() { return to_ns(sc_core::sc_time_stamp()); }
 
-Memory::Memory(sc_core::sc_module_name name, const MemoryParams& p)
+Memory::Memory(sc_core::sc_module_name name, const MemoryParams& p, const std::string& key)
     : sc_module(name),
       port("port", [this](Payload& gp) { on_request(gp); },
            [this](Payload& gp) { return on_debug(gp); }),
       params_(p),
       storage_(p.bytes),
-      latency_(from_ns(p.latency_ns)) {}
+      latency_(from_ns(p.latency_ns)),
+      row_miss_ps_(from_ns(p.row_miss_ns).value()),
+      channel_gb_per_s_(p.bandwidth_gb_per_s / p.channels),
+      busy_until_ps_(p.channels, 0),
+      open_row_(static_cast<size_t>(p.channels) * p.banks, ~uint64_t{0}) {
+  const std::string k = key.empty() ? std::string(name) : key;
+  if (!power_of_two(p.interleave_bytes)) {
+    throw InputError(k + ".interleave_bytes = " + std::to_string(p.interleave_bytes) + ": must be a power of two");
+  }
+  if (!power_of_two(p.row_bytes)) {
+    throw InputError(k + ".row_bytes = " + std::to_string(p.row_bytes) + ": must be a power of two");
+  }
+}
+
+Memory::Place Memory::place(uint64_t addr) const {
+  const uint64_t unit = addr / params_.interleave_bytes;
+  const auto channel = static_cast<uint32_t>(unit % params_.channels);
+  // Address within the channel: its interleave units packed together.
+  const uint64_t local = unit / params_.channels * params_.interleave_bytes + addr % params_.interleave_bytes;
+  const uint64_t row_index = local / params_.row_bytes;
+  return Place{channel, static_cast<uint32_t>(row_index % params_.banks), row_index / params_.banks};
+}
+
+void Memory::watch_writes(uint64_t addr, std::function<void()> fn) {
+  watch_addr_ = addr;
+  watch_ = std::move(fn);
+}
 
 void Memory::on_request(Payload& gp) {
   const uint64_t addr = gp.get_address();
@@ -37,15 +68,39 @@ void Memory::on_request(Payload& gp) {
     ++writes_;
     write_bytes_ += len;
   }
-  const uint64_t granules = std::max<uint64_t>(1, (len + params_.access_bytes - 1) / params_.access_bytes);
-  const sc_core::sc_time service = transfer_time(granules * params_.access_bytes, params_.bandwidth_gb_per_s);
   const uint64_t now = sc_core::sc_time_stamp().value();
-  const uint64_t start = std::max<uint64_t>(now, busy_until_ps_);
-  busy_until_ps_ = start + service.value();
-  queue_ns_.sample(static_cast<double>(start - now) / 1000.0);
-  busy_ns_.add(to_ns(service));
+  uint64_t done = now;
+  uint64_t first_start = ~uint64_t{0};
+  // Pieces at interleave boundaries, each on its channel.
+  uint64_t a = addr;
+  const uint64_t end = addr + std::max<uint64_t>(len, 1);
+  while (a < end) {
+    const uint64_t stop = std::min(end, (a / params_.interleave_bytes + 1) * params_.interleave_bytes);
+    const uint64_t n = stop - a;
+    const Place pl = place(a);
+    const uint64_t granules = std::max<uint64_t>(1, (n + params_.access_bytes - 1) / params_.access_bytes);
+    const uint64_t service = transfer_time(granules * params_.access_bytes, channel_gb_per_s_).value();
+    uint64_t& busy = busy_until_ps_[pl.channel];
+    const uint64_t start = std::max(now, busy);
+    first_start = std::min(first_start, start);
+    busy = start + service;
+    busy_ns_.add(static_cast<double>(service) / 1000.0);
+    uint64_t& open = open_row_[static_cast<size_t>(pl.channel) * params_.banks + pl.bank];
+    uint64_t finish = busy;
+    if (open == pl.row) {
+      ++row_hits_;
+    } else {
+      ++row_misses_;
+      open = pl.row;
+      finish += row_miss_ps_;
+    }
+    done = std::max(done, finish);
+    a = stop;
+  }
+  queue_ns_.sample(static_cast<double>(first_start - now) / 1000.0);
+  if (watch_ && gp.is_write() && watch_addr_ >= addr && watch_addr_ < addr + len) watch_();
   gp.set_response_status(tlm::TLM_OK_RESPONSE);
-  port.respond(gp, ps(busy_until_ps_ - now) + latency_);
+  port.respond(gp, ps(done - now) + latency_);
 }
 
 unsigned Memory::on_debug(Payload& gp) {

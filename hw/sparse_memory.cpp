@@ -40,7 +40,12 @@ void SparseMemory::write(uint64_t addr, const void* src, uint64_t len) {
   while (len > 0) {
     const uint64_t off = addr % kPageBytes;
     const uint64_t n = std::min(len, kPageBytes - off);
-    std::memcpy(touch(addr / kPageBytes).data() + off, in, n);
+    // Zeros written to an untouched page change nothing a read can see, so the page stays
+    // unallocated (a copy of never-written memory costs no storage), as fill() does.
+    const bool zeros = std::all_of(in, in + n, [](uint8_t b) { return b == 0; });
+    if (!zeros || find(addr / kPageBytes) != nullptr) {
+      std::memcpy(touch(addr / kPageBytes).data() + off, in, n);
+    }
     addr += n;
     in += n;
     len -= n;

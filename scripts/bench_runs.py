@@ -27,6 +27,10 @@ SCENARIOS = [
      'op { mmap { name: "buf" size_bytes: 8388608 } }\n'
      'op { launch { range: "buf" pattern: STRIDED stride_bytes: 4096 cus: 4 waves_per_cu: 4 } }\n'
      'op { wait {} }\n'),
+    ("default stream, IOMMU translated + ATS",
+     ["--set", "soc.iommu.mode=TRANSLATED", "--set", "soc.iommu.ats=true"], None),
+    ("H2D copy 256 MiB, h200-like (2M TLPs)", ["--config", os.path.join(ROOT, "configs/h200-like.textproto")],
+     'op { dma_copy { direction: H2D bytes: 268435456 } }\n'),
 ]
 
 

@@ -104,6 +104,11 @@ void print_summary(std::ostream& os, const ResolvedConfig& rc, const Workload& w
     for (const std::string& k : m.workload->killed_kernels()) os << " [kernel " << k << "]";
     os << "\n";
   }
+  const auto& io = m.driver->iommu();
+  if (io.io_page_faults() > 0) {
+    os << "\nIOMMU: " << io.io_page_faults() << " IO page faults (DMA to an IOVA with no valid mapping); first:\n";
+    for (const auto& r : io.reports()) os << "  " << r << "\n";
+  }
   if (!out_dir.empty()) {
     os << "\noutputs: " << out_dir << "/{stats.json, stats.txt, config.resolved.textproto}\n";
   }
@@ -138,6 +143,8 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
                         m.soc->gpu.vram.storage(), m.soc->apu(),
                         [&cu](uint8_t vmid) { cu.kill(vmid); },
                         {engines.begin() + 1, engines.end()}};
+  plat.iommu = &m.soc->iommu;
+  plat.iommu_cfg = &rc.msg.soc().iommu();
   m.driver = std::make_unique<driver::Driver>("driver", rc.msg.driver(), plat, &m.ledger);
   m.control = std::make_unique<SimControl>(
       "sim", rc.msg.sim(), m.soc->gpu.cu,
@@ -152,7 +159,8 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
       },
       [&m] { return "the workload is at " + m.workload->current_op_name(); });
   m.workload = std::make_unique<WorkloadRunner>("workload", workload, rc.msg, *m.driver,
-                                                m.soc->gpu.cu, m.soc->gpu.cp, [&m] { m.control->workload_done(); });
+                                                m.soc->gpu.cu, m.soc->gpu.cp, [&m] { m.control->workload_done(); },
+                                                &m.soc->host.dram);
 
   sc_core::sc_start(from_ns(rc.msg.sim().max_time_ns()));
 

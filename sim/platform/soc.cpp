@@ -1,15 +1,16 @@
 #include "sim/platform/soc.h"
 
 #include "hw/gpu_regs.h"
+#include "sim/core/errors.h"
 
 namespace fl::platform {
 
 namespace {
-hw::MemoryParams vram_params(const config::Vram& c) {
-  return hw::MemoryParams{c.capacity_bytes(), c.latency_ns(), c.bandwidth_gb_per_s(), c.access_bytes()};
-}
-hw::MemoryParams dram_params(const config::HostDram& c) {
-  return hw::MemoryParams{c.capacity_bytes(), c.latency_ns(), c.bandwidth_gb_per_s(), c.access_bytes()};
+template <class C>
+hw::MemoryParams memory_params(const C& c) {
+  return hw::MemoryParams{c.capacity_bytes(), c.latency_ns(),  c.bandwidth_gb_per_s(),
+                          c.access_bytes(),   c.channels(),    c.interleave_bytes(),
+                          c.banks(),          c.row_bytes(),   c.row_miss_ns()};
 }
 
 // Names of the extra copy engines and of the fabric and IH ports they add.
@@ -24,7 +25,8 @@ std::vector<std::string> with(std::vector<std::string> a, const std::vector<std:
 }
 }  // namespace
 
-Gpu::Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, FaultTrace* trace)
+Gpu::Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, FaultTrace* trace,
+         bool ats, bool pri)
     : sc_module(name),
       clock(cfg.clock_mhz()),
       walker("walker", cfg.walker(), clock),
@@ -32,7 +34,7 @@ Gpu::Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, Fa
       utcl1("utcl1", cfg.utcl1(), clock, cfg.cu().count(), seed),
       cu("cu", cfg.cu(), clock, seed, trace, utcl1),
       fabric("fabric", cfg.fabric(), clock, with({"cu", "walker", "sdma", "ih"}, more_sdma(cfg))),
-      vram("vram", vram_params(cfg.vram())),
+      vram("vram", memory_params(cfg.vram()), "soc.gpu.vram"),
       ih("ih", cfg.ih(), clock, with({"utcl2", "sdma"}, more_sdma(cfg)), trace),
       sdma("sdma", cfg.sdma(), clock),
       regs("regs"),
@@ -58,6 +60,7 @@ Gpu::Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, Fa
     regs.window(hw::regs::sdma_base(engine), hw::regs::kWindowBytes, n).socket.bind(e.regs.port.socket);
     ++engine;
   }
+  if (ats) atc = std::make_unique<iommu::Atc>("atc", cfg.atc(), clock, pri);
 }
 
 std::vector<hw::CopyEngine*> Gpu::sdma_engines() {
@@ -67,25 +70,43 @@ std::vector<hw::CopyEngine*> Gpu::sdma_engines() {
 }
 
 Host::Host(sc_core::sc_module_name name, const config::Host& cfg)
-    : sc_module(name), dram("dram", dram_params(cfg.dram())), cpu("cpu", cfg.cpu()), intc("intc") {}
+    : sc_module(name), dram("dram", memory_params(cfg.dram()), "soc.host.dram"), cpu("cpu", cfg.cpu()), intc("intc") {}
 
 namespace {
+// ATS needs a translating IOMMU, PRI needs ATS.
+bool checked_ats(const config::Soc& cfg) {
+  const auto& i = cfg.iommu();
+  if (i.ats() && i.mode() != config::Iommu::TRANSLATED) {
+    throw InputError("soc.iommu.ats = true needs soc.iommu.mode = TRANSLATED");
+  }
+  if (i.pri() && !i.ats()) throw InputError("soc.iommu.pri = true needs soc.iommu.ats = true");
+  return i.ats();
+}
+
 std::unique_ptr<hw::HostLink> make_link(const config::Soc& cfg) {
   if (cfg.host_link() == config::Soc::ON_DIE) {
     return std::make_unique<hw::HostLink>("ondie", std::make_unique<hw::OnDieTiming>(cfg.ondie()));
   }
-  return std::make_unique<hw::HostLink>("pcie", std::make_unique<hw::PcieTiming>(cfg.pcie(), "soc.pcie"));
+  return std::make_unique<hw::HostLink>("pcie", std::make_unique<hw::PcieTiming>(cfg.pcie(), "soc.pcie"),
+                                        &cfg.pcie());
 }
 }  // namespace
 
 Soc::Soc(sc_core::sc_module_name name, const config::Soc& cfg, uint64_t seed, FaultTrace* trace)
     : sc_module(name),
-      gpu("gpu", cfg.gpu(), seed, trace),
+      gpu("gpu", cfg.gpu(), seed, trace, checked_ats(cfg), cfg.iommu().pri()),
       link(make_link(cfg)),
       iommu("iommu", cfg.iommu()),
       host("host", cfg.host()),
       apu_(cfg.host_link() == config::Soc::ON_DIE) {
-  gpu.fabric.to_host.socket.bind(link->gpu_in.socket);
+  if (gpu.atc) {
+    gpu.fabric.to_host.socket.bind(gpu.atc->in.socket);
+    gpu.atc->out.socket.bind(link->gpu_in.socket);
+    gpu.atc->attach(link.get(), &iommu);
+  } else {
+    gpu.fabric.to_host.socket.bind(link->gpu_in.socket);
+  }
+  iommu.attach(host.dram.storage(), link.get(), gpu.atc.get());
   link->host_out.socket.bind(iommu.dma_in.socket);
   iommu.mem_out.socket.bind(host.dram.port.socket);
   iommu.msi_out.socket.bind(host.intc.msi_in.socket);

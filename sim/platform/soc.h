@@ -7,6 +7,8 @@
 //                                                                                        \--> soc.host.intc (MSI)
 //   soc.host.cpu (MMIO) --> soc.{pcie|ondie}.down --> soc.gpu.regs --> {ih, sdma, utcl2} registers
 //   soc.gpu.{utcl2,sdma} --interrupts--> soc.gpu.ih
+// With ATS (soc.iommu.ats), soc.gpu.atc sits between soc.gpu.fabric and the link, and it and
+// soc.iommu exchange ATS/PRI messages over the link.
 // Every arrow is an AT TLM-2.0 link (sim/core/tlm_ports.h) except cu -> utcl1, a direct
 // call inside the shader array, and utcl2 -> walker, a direct call inside the VM L2 block.
 #pragma once
@@ -25,6 +27,7 @@
 #include "hw/host_link.h"
 #include "hw/interrupt_handler.h"
 #include "hw/memory.h"
+#include "iommu/atc.h"
 #include "iommu/iommu.h"
 #include "mmu/page_walker.h"
 #include "mmu/utcl1.h"
@@ -36,7 +39,10 @@ namespace fl::platform {
 
 class Gpu : public sc_core::sc_module {
  public:
-  Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, FaultTrace* trace);
+  // `ats`: the GPU uses ATS (soc.iommu.ats), with PRI if `pri`: an ATC sits between the
+  // fabric and the host link.
+  Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, FaultTrace* trace,
+      bool ats = false, bool pri = false);
 
   Clock clock;
   mmu::PageWalker walker;
@@ -53,6 +59,7 @@ class Gpu : public sc_core::sc_module {
   std::vector<std::unique_ptr<hw::CopyEngine>> sdma_more;
   // Every copy engine, SDMA0 first.
   std::vector<hw::CopyEngine*> sdma_engines();
+  std::unique_ptr<iommu::Atc> atc;  // with ATS only
 };
 
 class Host : public sc_core::sc_module {

@@ -6,6 +6,7 @@
 #include "sim/core/errors.h"
 #include "sim/core/sim_status.h"
 #include "sim/core/textproto.h"
+#include "sim/core/rng.h"
 #include "sim/core/time.h"
 
 namespace fl::platform {
@@ -24,6 +25,7 @@ const char* kind_name(const wl::Op& op) {
     case wl::Op::kVramAlloc: return "vram_alloc";
     case wl::Op::kPreempt: return "preempt";
     case wl::Op::kRestore: return "restore";
+    case wl::Op::kDmaCopy: return "dma_copy";
     case wl::Op::KIND_NOT_SET: break;
   }
   return "empty op";
@@ -111,6 +113,7 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
   std::set<std::string> evicted;
   std::map<std::string, std::pair<uint64_t, bool>> regions;  // name -> (bytes, svm)
   std::set<std::string> kernels;
+  std::map<std::string, uint64_t> copy_buffers;  // dma_copy buffer -> window
   size_t launches = 0;
   for (int i = 0; i < w.msg.op_size(); ++i) {
     const wl::Op& op = w.msg.op(i);
@@ -228,6 +231,26 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
       case wl::Op::kSleep:
         if (!(op.sleep().ns() >= 0) || !std::isfinite(op.sleep().ns())) fail("ns must be a non-negative number");
         break;
+      case wl::Op::kDmaCopy: {
+        const auto& c = op.dma_copy();
+        if (c.bytes() == 0) fail("bytes must be positive");
+        if (c.bytes() > (1ULL << 32)) fail("bytes must be at most 4 GiB (one COPY_LINEAR packet)");
+        if (c.count() == 0 || c.repeat() == 0) fail("count and repeat must be positive");
+        if (c.count() > 65536) fail("count must be at most 65536 copy packets per job");
+        const uint64_t window = c.has_window_bytes() ? c.window_bytes() : c.bytes() * c.count();
+        if (window < c.bytes()) fail("window_bytes must be at least bytes");
+        if (window > cfg.soc().host().dram().capacity_bytes() / 2) fail("window_bytes exceeds half of soc.host.dram.capacity_bytes");
+        if (c.bytes() > cfg.soc().gpu().vram().capacity_bytes() / 2) fail("bytes exceeds half of soc.gpu.vram.capacity_bytes");
+        if (c.has_buffer()) {
+          const auto it = copy_buffers.find(c.buffer());
+          if (it == copy_buffers.end()) {
+            copy_buffers[c.buffer()] = window;
+          } else if (window > it->second) {
+            fail("window_bytes exceeds the buffer '" + c.buffer() + "' (" + std::to_string(it->second) + " bytes)");
+          }
+        }
+        break;
+      }
       case wl::Op::KIND_NOT_SET:
         fail("the operation is empty");
     }
@@ -237,8 +260,9 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
 WorkloadRunner::WorkloadRunner(sc_core::sc_module_name name, const Workload& w,
                                const config::Config& cfg, driver::Driver& driver,
                                hw::ComputeUnits& cu, hw::CommandProcessor& cp,
-                               std::function<void()> on_done)
-    : sc_module(name), w_(w), cfg_(cfg), driver_(driver), cu_(cu), cp_(cp), on_done_(std::move(on_done)) {
+                               std::function<void()> on_done, hw::Memory* host_dram)
+    : sc_module(name), w_(w), cfg_(cfg), driver_(driver), cu_(cu), cp_(cp), on_done_(std::move(on_done)),
+      host_dram_(host_dram) {
   SC_HAS_PROCESS(WorkloadRunner);
   SC_THREAD(run);
 }
@@ -371,9 +395,53 @@ void WorkloadRunner::exec(const wl::Op& op) {
     case wl::Op::kSleep:
       sc_core::wait(from_ns(op.sleep().ns()));
       break;
+    case wl::Op::kDmaCopy:
+      dma_copy(op.dma_copy());
+      break;
     case wl::Op::KIND_NOT_SET:
       break;
   }
+}
+
+void WorkloadRunner::dma_copy(const wl::DmaCopy& c) {
+  // Pinned buffers, as hipHostMalloc + hipMalloc: the host buffer is dma_mapped unless the
+  // operation asks for the bad programming.
+  const uint64_t window = c.has_window_bytes() ? c.window_bytes() : c.bytes() * c.count();
+  const bool shared = c.has_buffer() && copy_buffers_.count(c.buffer()) != 0;
+  const uint64_t host = shared ? copy_buffers_.at(c.buffer()).host : driver_.alloc_host(window);
+  if (c.has_buffer() && !shared) copy_buffers_[c.buffer()] = CopyBuffer{host, window};
+  const uint64_t vram = driver_.alloc_vram(c.bytes());
+  const bool h2d = c.direction() == wl::H2D;
+  driver::DriverThread t(driver_.cpu(), hw::WorkClass::kIoctl);
+  if (!c.skip_dma_map() && !shared) driver_.iommu().map(&t, host, (window + 4095) / 4096 * 4096);
+  Rng rng(cfg_.sim().seed(), 0xD3A0000ULL + copies_++);
+  const uint64_t slots = window / c.bytes();
+  uint64_t next = 0;
+  for (uint32_t job = 0; job < c.repeat(); ++job) {
+    std::vector<hw::SdmaPacket> pkts;
+    for (uint32_t i = 0; i < c.count(); ++i) {
+      const uint64_t off = c.random_offsets() ? rng.below(slots) * c.bytes() : (next++ % slots) * c.bytes();
+      pkts.push_back(h2d ? hw::SdmaPacket::copy(host + off, true, vram, false, c.bytes())
+                         : hw::SdmaPacket::copy(vram, false, host + off, true, c.bytes()));
+    }
+    // The job's time runs from the doorbell write to its fence value landing in memory.
+    uint64_t landed_ps = 0;
+    if (host_dram_ != nullptr) {
+      host_dram_->watch_writes(driver_.fence_addr(), [&landed_ps] {
+        if (landed_ps == 0) landed_ps = now_ps();
+      });
+    }
+    auto& jobs = driver_.sdma();
+    const uint32_t seq = jobs.submit(t, std::move(pkts));
+    const uint64_t doorbell_ps = now_ps();
+    jobs.wait(t, seq);
+    if (host_dram_ != nullptr) {
+      host_dram_->watch_writes(0, {});
+      dma_copy_ns_.sample(static_cast<double>(landed_ps - doorbell_ps) / 1000.0);
+    }
+    dma_copy_bytes_ += c.bytes() * c.count();
+  }
+  t.release();
 }
 
 }  // namespace fl::platform

@@ -17,6 +17,7 @@
 #include "driver-model/driver.h"
 #include "hw/command_processor.h"
 #include "hw/compute_units.h"
+#include "hw/memory.h"
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
 
@@ -42,7 +43,7 @@ class WorkloadRunner : public sc_core::sc_module {
  public:
   WorkloadRunner(sc_core::sc_module_name name, const Workload& w, const config::Config& cfg,
                  driver::Driver& driver, hw::ComputeUnits& cu, hw::CommandProcessor& cp,
-                 std::function<void()> on_done);
+                 std::function<void()> on_done, hw::Memory* host_dram = nullptr);
 
   bool finished() const { return finished_; }
   // Index of the operation being performed (for diagnostics).
@@ -59,6 +60,7 @@ class WorkloadRunner : public sc_core::sc_module {
   };
   void run();
   void exec(const wl::Op& op);
+  void dma_copy(const wl::DmaCopy& c);
 
   const Workload& w_;
   const config::Config& cfg_;
@@ -66,6 +68,13 @@ class WorkloadRunner : public sc_core::sc_module {
   hw::ComputeUnits& cu_;
   hw::CommandProcessor& cp_;
   std::function<void()> on_done_;
+  hw::Memory* host_dram_;  // where copy fences land (dma_copy timing)
+  uint64_t copies_ = 0;
+  struct CopyBuffer {
+    uint64_t host;
+    uint64_t bytes;
+  };
+  std::map<std::string, CopyBuffer> copy_buffers_;  // dma_copy `buffer` names
   std::map<std::string, Region> regions_;
   std::map<std::string, bool> kernel_done_;
   std::vector<std::string> killed_kernels_;
@@ -80,6 +89,8 @@ class WorkloadRunner : public sc_core::sc_module {
   stats::Histogram kernel_ns_{stats_, "kernel_ns", "ns", "Kernel duration, launch to last access completed"};
   stats::Histogram preempt_ns_{stats_, "preempt_ns", "ns", "Duration of preempt operations (queue eviction)"};
   stats::Histogram restore_ns_{stats_, "restore_ns", "ns", "Duration of restore operations"};
+  stats::Histogram dma_copy_ns_{stats_, "dma_copy_ns", "ns", "dma_copy job time: doorbell write to its fence landing in host memory"};
+  stats::Counter dma_copy_bytes_{stats_, "dma_copy_bytes", "bytes", "Bytes copied by dma_copy operations"};
 };
 
 // The kernel a launch describes, on a region of `bytes` at `va` (shared by validation and

@@ -91,7 +91,7 @@ TEST(Cli, ConfigOutOfRangeNamesFileLineAndRange) {
   const RunResult r = run_faultline({"run", "--config", cfg});
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find(cfg + ":3"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("[1, 5]"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[1, 6]"), std::string::npos) << r.err;
 }
 
 TEST(Cli, MalformedSeedIsBadInput) {

@@ -97,9 +97,9 @@ TEST(ConfigOverride, MalformedValueIsRejected) {
 }
 
 TEST(ConfigOverride, OutOfRangeValueNamesTheRange) {
-  const std::string msg = override_error("soc.pcie.gen=6");
+  const std::string msg = override_error("soc.pcie.gen=7");
   EXPECT_TRUE(contains(msg, "soc.pcie.gen")) << msg;
-  EXPECT_TRUE(contains(msg, "[1, 5]")) << msg;
+  EXPECT_TRUE(contains(msg, "[1, 6]")) << msg;
   const std::string msg2 = override_error("soc.gpu.utcl2.entries=0");
   EXPECT_TRUE(contains(msg2, "[1, 1048576]")) << msg2;
 }
@@ -253,13 +253,13 @@ TEST(ConfigFile, ChildExtendsBase) {
 
 TEST(ConfigFile, ThreeLevelChain) {
   TempDir dir;
-  dir.write("a.textproto", "soc { pcie { gen: 1 lanes: 1 tlp_overhead_bytes: 20 } }\n");
+  dir.write("a.textproto", "soc { pcie { gen: 1 lanes: 1 max_payload_bytes: 128 } }\n");
   dir.write("b.textproto", "base: \"a.textproto\"\nsoc { pcie { gen: 2 lanes: 2 } }\n");
   const std::string c = dir.write("c.textproto", "base: \"b.textproto\"\nsoc { pcie { gen: 3 } }\n");
   const fl::ResolvedConfig rc = fl::resolve_config(c, {}, std::nullopt);
   EXPECT_EQ(rc.msg.soc().pcie().gen(), 3u);
   EXPECT_EQ(rc.msg.soc().pcie().lanes(), 2u);
-  EXPECT_EQ(rc.msg.soc().pcie().tlp_overhead_bytes(), 20u);
+  EXPECT_EQ(rc.msg.soc().pcie().max_payload_bytes(), 128u);
   EXPECT_EQ(rc.files.size(), 3u);
 }
 

@@ -183,3 +183,16 @@ TEST(SparseMemory, ContainsDoesNotWrapAround) {
   EXPECT_FALSE(m.contains(16, max));
   EXPECT_FALSE(m.contains(max - 10, 20));
 }
+
+TEST(SparseMemory, ZerosWrittenToUntouchedPagesAllocateNothing) {
+  SparseMemory m(kCapacity);
+  const std::vector<uint8_t> zeros(3 * kPage, 0);
+  m.write(kPage, zeros.data(), zeros.size());
+  EXPECT_EQ(m.pages_allocated(), 0u);
+  EXPECT_EQ(m.read64(kPage + 8), 0u);
+  // Over data already there, zeros are written.
+  m.write64(2 * kPage, 0xFFFFFFFFFFFFFFFFULL);
+  m.write(2 * kPage, zeros.data(), 8);
+  EXPECT_EQ(m.read64(2 * kPage), 0u);
+  EXPECT_EQ(m.pages_allocated(), 1u);
+}
