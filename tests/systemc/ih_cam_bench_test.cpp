@@ -12,6 +12,7 @@
 #include "hw/ih_entry.h"
 #include "hw/interrupt_handler.h"
 #include "hw/memory.h"
+#include "tests/systemc/ih_bench.h"
 #include "mmu/fault_report.h"
 #include "sim/core/interrupt.h"
 #include "sim/core/time.h"
@@ -19,78 +20,14 @@
 namespace fl::hw {
 namespace {
 
-constexpr uint64_t kRing0 = 0x10000, kWb = 0x20000, kRing1 = 0x30000, kMsi = 0x40000;
-constexpr uint32_t kMsiData = 0x55;
-
-struct Bench : sc_core::sc_module {
-  SC_HAS_PROCESS(Bench);
-  Bench(sc_core::sc_module_name n, const config::InterruptHandler& cfg)
-      : sc_module(n),
-        clock(1000),
-        mem("mem", MemoryParams{1ULL << 24, 10, 100, 64}),
-        ih("ih", cfg, clock, {"src"}, nullptr),
-        src("src", [](Payload& gp) { gp.release(); }),
-        cpu("cpu", [](Payload& gp) { gp.release(); }) {
-    ih.out.socket.bind(mem.port.socket);
-    src.socket.bind(ih.source("src").socket);
-    cpu.socket.bind(ih.regs.port.socket);
-    ih.program(kRing0, kWb, kRing1, kMsi, kMsiData);
-    SC_THREAD(run);
-  }
-
-  void post(uint8_t client, uint8_t src_id, const std::array<uint32_t, 4>& data) {
-    Txn& t = pool.acquire();
-    t.setup(tlm::TLM_WRITE_COMMAND, 0, 0);
-    InterruptExt& e = t.ensure<InterruptExt>();
-    e = InterruptExt{};
-    e.client_id = client;
-    e.src_id = src_id;
-    e.vmid = 8;
-    e.pasid = 0x8000;
-    e.src_data = data;
-    src.send(t);
-  }
-  void reg_write(uint64_t reg, uint32_t v) {
-    Txn& t = pool.acquire();
-    t.setup(tlm::TLM_WRITE_COMMAND, reg, 4);
-    std::memcpy(t.buffer(), &v, 4);
-    cpu.send(t);
-  }
-  IhEntry entry(uint64_t addr) {
-    IhEntry::Words w;
-    mem.storage().read(addr, w.data(), kIhEntryBytes);
-    return IhEntry::decode(w);
-  }
-  uint32_t read32(uint64_t a) {
-    uint32_t v = 0;
-    mem.storage().read(a, &v, 4);
-    return v;
-  }
-  void settle() { sc_core::wait(sc_core::sc_time(1, sc_core::SC_US)); }
-  void run();
-
-  Clock clock;
-  Memory mem;
-  InterruptHandler ih;
-  AtInitiatorPort src;
-  AtInitiatorPort cpu;
-  TxnPool pool;
+struct Bench : IhBench {
+  using IhBench::IhBench;
+  void run() override;
 
   std::vector<IhEntry> ih1;
   uint64_t first_entry_ps = 0;
   uint64_t msi_ps = 0;
 };
-
-double stat(const std::string& name) {
-  for (const auto& s : stats::collect()) {
-    if (s.name != "bench.ih." + name) continue;
-    if (const auto* c = dynamic_cast<const stats::Counter*>(s.stat)) return static_cast<double>(c->value());
-    if (const auto* f = dynamic_cast<const stats::Formula*>(s.stat)) return f->value();
-    if (const auto* v = dynamic_cast<const stats::Value*>(s.stat)) return v->value();
-  }
-  ADD_FAILURE() << "no stat " << name;
-  return -1;
-}
 
 constexpr uint64_t kPageA = 0x100000, kPageB = 0x200000, kPageC = 0x300000;
 
@@ -133,17 +70,17 @@ TEST(IhCamBench, SuppressesPendingFaultsDropsWhenFullAndFreesOnDoorbell) {
   EXPECT_EQ(b.ih1[1].src_data[2] & regs::kIhCamIndexMask, 1u);
   EXPECT_EQ(mmu::fault_address(b.ih1[2].src_data), kPageA);  // again, after the ack
   EXPECT_EQ(b.ih1[2].src_data[2] & regs::kIhCamIndexMask, 0u);
-  EXPECT_EQ(stat("cam_suppressed"), 2);
-  EXPECT_EQ(stat("cam_full_drops"), 1);
-  EXPECT_EQ(stat("cam_acks"), 1);
-  EXPECT_EQ(stat("cam_max_entries"), 2);
-  EXPECT_EQ(stat("ring1_entries"), 3);
-  EXPECT_EQ(stat("dropped_entries"), 1);
+  EXPECT_EQ(ih_stat("cam_suppressed"), 2);
+  EXPECT_EQ(ih_stat("cam_full_drops"), 1);
+  EXPECT_EQ(ih_stat("cam_acks"), 1);
+  EXPECT_EQ(ih_stat("cam_max_entries"), 2);
+  EXPECT_EQ(ih_stat("ring1_entries"), 3);
+  EXPECT_EQ(ih_stat("dropped_entries"), 1);
   // Moderation: the MSI is written moderation_ns after the entry that asked for it (the
   // entry and the MSI take the same path to memory).
   ASSERT_GT(b.msi_ps, b.first_entry_ps);
   EXPECT_NEAR(static_cast<double>(b.msi_ps - b.first_entry_ps) / 1000.0, 500.0, 2.0);
-  EXPECT_EQ(stat("moderated_msis"), 1);
+  EXPECT_EQ(ih_stat("moderated_msis"), 1);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "hw/ih_entry.h"
 #include "hw/interrupt_handler.h"
 #include "hw/memory.h"
+#include "tests/systemc/ih_bench.h"
 #include "mmu/fault_report.h"
 #include "sim/core/interrupt.h"
 #include "sim/core/time.h"
@@ -21,62 +22,9 @@
 namespace fl::hw {
 namespace {
 
-constexpr uint64_t kRing0 = 0x10000, kWb = 0x20000, kRing1 = 0x30000, kMsi = 0x40000;
-constexpr uint32_t kMsiData = 0x55;
-
-struct Bench : sc_core::sc_module {
-  SC_HAS_PROCESS(Bench);
-  Bench(sc_core::sc_module_name n, const config::InterruptHandler& cfg)
-      : sc_module(n),
-        clock(1000),
-        mem("mem", MemoryParams{1ULL << 24, 10, 100, 64}),
-        ih("ih", cfg, clock, {"src"}, nullptr),
-        src("src", [](Payload& gp) { gp.release(); }),
-        cpu("cpu", [](Payload& gp) { gp.release(); }) {
-    ih.out.socket.bind(mem.port.socket);
-    src.socket.bind(ih.source("src").socket);
-    cpu.socket.bind(ih.regs.port.socket);
-    ih.program(kRing0, kWb, kRing1, kMsi, kMsiData);
-    SC_THREAD(run);
-  }
-
-  void post(uint8_t client, uint8_t src_id, const std::array<uint32_t, 4>& data) {
-    Txn& t = pool.acquire();
-    t.setup(tlm::TLM_WRITE_COMMAND, 0, 0);
-    InterruptExt& e = t.ensure<InterruptExt>();
-    e = InterruptExt{};
-    e.client_id = client;
-    e.src_id = src_id;
-    e.vmid = 8;
-    e.pasid = 0x8000;
-    e.src_data = data;
-    src.send(t);
-  }
-  void reg_write(uint64_t reg, uint32_t v) {
-    Txn& t = pool.acquire();
-    t.setup(tlm::TLM_WRITE_COMMAND, reg, 4);
-    std::memcpy(t.buffer(), &v, 4);
-    cpu.send(t);
-  }
-  IhEntry entry(uint64_t addr) {
-    IhEntry::Words w;
-    mem.storage().read(addr, w.data(), kIhEntryBytes);
-    return IhEntry::decode(w);
-  }
-  uint32_t read32(uint64_t a) {
-    uint32_t v = 0;
-    mem.storage().read(a, &v, 4);
-    return v;
-  }
-  void settle() { sc_core::wait(sc_core::sc_time(1, sc_core::SC_US)); }
-  void run();
-
-  Clock clock;
-  Memory mem;
-  InterruptHandler ih;
-  AtInitiatorPort src;
-  AtInitiatorPort cpu;
-  TxnPool pool;
+struct Bench : IhBench {
+  using IhBench::IhBench;
+  void run() override;
 
   // Observations, checked by the test after the run.
   uint32_t msi_after_first = 0;
@@ -89,16 +37,6 @@ struct Bench : sc_core::sc_module {
 
 const std::string kNames[] = {"entries", "ring1_entries", "ring1_drops", "self_interrupts", "msis",
                               "overflows", "overwritten", "fault_entries", "dropped_entries"};
-
-double stat(const std::string& name) {
-  for (const auto& s : stats::collect()) {
-    if (s.name != "bench.ih." + name) continue;
-    if (const auto* c = dynamic_cast<const stats::Counter*>(s.stat)) return static_cast<double>(c->value());
-    if (const auto* f = dynamic_cast<const stats::Formula*>(s.stat)) return f->value();
-  }
-  ADD_FAILURE() << "no stat " << name;
-  return -1;
-}
 
 void Bench::run() {
   // IH1 is 128 bytes: 3 entries fit (one slot stays free), the 4th and 5th retry faults drop.
@@ -148,24 +86,24 @@ TEST(IhRingsBench, Ih1DropsWhenFullIh0OverwritesAndFlagsOverflow) {
       EXPECT_GE(e.timestamp, b.ih1[i - 1].timestamp);
     }
   }
-  EXPECT_EQ(stat("ring1_entries"), 3);
-  EXPECT_EQ(stat("ring1_drops"), 2);
-  EXPECT_EQ(stat("fault_entries"), 5);
+  EXPECT_EQ(ih_stat("ring1_entries"), 3);
+  EXPECT_EQ(ih_stat("ring1_drops"), 2);
+  EXPECT_EQ(ih_stat("fault_entries"), 5);
   // The self-interrupt announcing IH1's first entry (WPTR 32) on IH0; no second one until
   // the host writes IH1's RPTR. One MSI.
   EXPECT_EQ(b.self.client_id, ih_client::kIh);
   EXPECT_EQ(b.self.src_id, ih_src::kIhSelf);
   EXPECT_EQ(b.self.ring_id, 1);
   EXPECT_EQ(b.self.src_data[0], kIhEntryBytes);
-  EXPECT_EQ(stat("self_interrupts"), 1);
+  EXPECT_EQ(ih_stat("self_interrupts"), 1);
   EXPECT_EQ(b.msi_after_first, kMsiData);
 
   // IH0: 7 entries into 4 slots. WPTR = 7 x 32 mod 128 = 96, bit 0 = overflow.
   EXPECT_EQ(b.wb_after_overflow, 96u | 1u);
-  EXPECT_EQ(stat("entries"), 7);
-  EXPECT_EQ(stat("overflows"), 1);
-  EXPECT_EQ(stat("overwritten"), 3);
-  EXPECT_EQ(stat("dropped_entries"), 2 + 3);
+  EXPECT_EQ(ih_stat("entries"), 7);
+  EXPECT_EQ(ih_stat("overflows"), 1);
+  EXPECT_EQ(ih_stat("overwritten"), 3);
+  EXPECT_EQ(ih_stat("dropped_entries"), 2 + 3);
   // Self-interrupt then traps 100..105 into slots 0,1,2,3,0,1,2: slots 0-2 now hold traps
   // 103-105 (overwriting), slot 3 trap 102, the oldest intact entry (just past WPTR).
   ASSERT_EQ(b.ih0.size(), 4u);
@@ -176,7 +114,7 @@ TEST(IhRingsBench, Ih1DropsWhenFullIh0OverwritesAndFlagsOverflow) {
   EXPECT_EQ(b.ih0[3].client_id, ih_client::kSdma0);
   EXPECT_EQ(b.ih0[3].src_id, ih_src::kSdmaTrap);
   // One MSI until the host's RPTR write; catching up to WPTR raises none.
-  EXPECT_EQ(stat("msis"), 1);
+  EXPECT_EQ(ih_stat("msis"), 1);
   EXPECT_TRUE(b.ih.idle());
 }
 
