@@ -59,9 +59,7 @@ class Rig : public sc_core::sc_module {
     PageTableBuilder b(false, 0, [&] { const uint64_t a = next; next += kTableBytes; mem.storage().fill(a, 0, kTableBytes); return a; });
     std::vector<PtWrite> ws;
     b.map(base_, 1ULL << 34, footprint / kPageBytes, pte::kValid | pte::kReadable | pte::kWriteable, ws);
-    for (const PtWrite& w : ws) {
-      for (uint64_t i = 0; i < w.count; ++i) mem.storage().write64(w.addr + i * 8, w.value + i * w.incr);
-    }
+    apply_writes(ws, [this](uint64_t a, uint64_t v) { mem.storage().write64(a, v); });
     utcl2.write_register(regs::kVmContextCntl + 4 * kVmid, regs::kVmCntlEnable | regs::kVmCntlRetryFault);
     utcl2.write_register(regs::kVmContextPtBaseLo + 8 * kVmid, static_cast<uint32_t>(b.root_pde()));
     utcl2.write_register(regs::kVmContextPtBaseHi + 8 * kVmid, static_cast<uint32_t>(b.root_pde() >> 32));

@@ -41,6 +41,15 @@ struct PtWrite {
   int level = kPtb;     // level of the table written
 };
 
+// Applies `writes` functionally: write64(address, value) for every entry they write (tests,
+// benches and untimed set-up; the driver model sends them through the copy engine instead).
+template <typename Write64>
+void apply_writes(const std::vector<PtWrite>& writes, Write64 write64) {
+  for (const PtWrite& w : writes) {
+    for (uint64_t i = 0; i < w.count; ++i) write64(w.addr + i * 8, w.value + i * w.incr);
+  }
+}
+
 class PageTableBuilder {
  public:
   // Returns the address of a new zeroed 4 KiB table; free_table releases one.

@@ -2,7 +2,18 @@
 
 #include <algorithm>
 
+#include "sim/core/errors.h"
+
 namespace fl::mmu {
+
+void validate_geometry(uint32_t entries, uint32_t ways, Replacement replacement, const std::string& key) {
+  if (ways == 0 || entries % ways != 0) {
+    throw InputError(key + ".entries = " + std::to_string(entries) + " is not a multiple of " + key +
+                     ".ways = " + std::to_string(ways));
+  }
+  const std::string why = ReplacementPolicy::check(replacement, ways);
+  if (!why.empty()) throw InputError(key + ".replacement: " + why + " (" + key + ".ways)");
+}
 
 TlbArray::TlbArray(uint32_t entries, uint32_t ways, Replacement policy, uint64_t seed)
     : sets_(std::max(1u, entries / std::max(1u, ways))),

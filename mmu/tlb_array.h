@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "mmu/replacement.h"
@@ -34,6 +35,10 @@ struct TlbEntry {
   uint64_t translate(uint64_t page) const { return ppn + (page - vpn); }
   uint64_t pages() const { return uint64_t{1} << log2_pages; }
 };
+
+// Throws InputError naming `key` (the config prefix, e.g. soc.gpu.utcl2) if `entries` is not
+// a multiple of `ways` or `replacement` cannot manage `ways` ways.
+void validate_geometry(uint32_t entries, uint32_t ways, Replacement replacement, const std::string& key);
 
 class TlbArray {
  public:

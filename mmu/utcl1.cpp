@@ -21,13 +21,7 @@ struct L1Tag : tlm::tlm_extension<L1Tag> {
 }  // namespace
 
 void Utcl1::validate(const config::Utcl1& cfg, const std::string& key) {
-  if (cfg.ways() == 0 || cfg.entries() % cfg.ways() != 0) {
-    throw InputError(key + ".entries = " + std::to_string(cfg.entries()) + " is not a multiple of " +
-                     key + ".ways = " + std::to_string(cfg.ways()));
-  }
-  const std::string why =
-      ReplacementPolicy::check(static_cast<Replacement>(cfg.replacement()), cfg.ways());
-  if (!why.empty()) throw InputError(key + ".replacement: " + why + " (" + key + ".ways)");
+  validate_geometry(cfg.entries(), cfg.ways(), static_cast<Replacement>(cfg.replacement()), key);
 }
 
 Utcl1::Utcl1(sc_core::sc_module_name name, const config::Utcl1& cfg, const Clock& clock,

@@ -12,13 +12,7 @@ namespace fl::mmu {
 namespace regs = hw::regs;
 
 void Utcl2::validate(const config::Utcl2& cfg, const std::string& key) {
-  if (cfg.ways() == 0 || cfg.entries() % cfg.ways() != 0) {
-    throw InputError(key + ".entries = " + std::to_string(cfg.entries()) + " is not a multiple of " +
-                     key + ".ways = " + std::to_string(cfg.ways()));
-  }
-  const std::string why =
-      ReplacementPolicy::check(static_cast<Replacement>(cfg.replacement()), cfg.ways());
-  if (!why.empty()) throw InputError(key + ".replacement: " + why + " (" + key + ".ways)");
+  validate_geometry(cfg.entries(), cfg.ways(), static_cast<Replacement>(cfg.replacement()), key);
 }
 
 Utcl2::Utcl2(sc_core::sc_module_name name, const config::Utcl2& cfg, const Clock& clock,

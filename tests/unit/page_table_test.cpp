@@ -32,9 +32,7 @@ struct Tree {
                        return a;
                      }};
   void apply(const std::vector<PtWrite>& ws) {
-    for (const PtWrite& w : ws) {
-      for (uint64_t i = 0; i < w.count; ++i) mem.write64(w.addr + i * 8, w.value + i * w.incr);
-    }
+    apply_writes(ws, [this](uint64_t a, uint64_t v) { mem.write64(a, v); });
   }
   void map(uint64_t va, uint64_t pa, uint64_t bytes, uint32_t max_frag = 31) {
     std::vector<PtWrite> ws;

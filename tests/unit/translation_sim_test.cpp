@@ -125,9 +125,7 @@ struct Rig : sc_core::sc_module {
   }
 
   void apply(const std::vector<PtWrite>& ws) {
-    for (const PtWrite& w : ws) {
-      for (uint64_t i = 0; i < w.count; ++i) mem.storage().write64(w.addr + i * 8, w.value + i * w.incr);
-    }
+    apply_writes(ws, [this](uint64_t a, uint64_t v) { mem.storage().write64(a, v); });
   }
   void map(uint64_t va, uint64_t pa, uint64_t bytes) {
     std::vector<PtWrite> ws;
