@@ -78,12 +78,18 @@ Driver::Driver(sc_core::sc_module_name name, const config::Driver& cfg, const Pl
       sched_(all_jobs()),
       vm_("vm", cfg.vm(), sched_, vram_alloc_, p.vram, host_alloc_, p.host_mem, kVmid),
       migrate_("migrate", cfg.migrate(), sdma_, layout_.gart_table),
-      svm_("svm", cfg.svm(), vm_, migrate_, host_alloc_, vram_alloc_, p.apu, kPasid, trace),
+      smi_(cfg.kfd().pid(), cfg.kfd().gpu_id()),
+      queues_("queues", cfg.kfd(), smi_),
+      svm_("svm", cfg, vm_, migrate_, host_alloc_, vram_alloc_, p.apu, kPasid, !cfg.vm().noretry(), smi_,
+           queues_, p.cpu, trace),
       irq_("irq", cfg.irq(), p.cpu, p.host_mem,
            IrqHandler::Rings{layout_.ih_ring, p.ih.ring_bytes(0), layout_.ih_wptr_wb,
                              layout_.ih1_ring, p.ih.ring_bytes(1), p.ih.retry_cam()},
            sched_, svm_, trace),
-      kill_queues_(p.kill_queues) {
+      kill_queues_(p.kill_queues),
+      utcl2_(p.utcl2) {
+  queues_.set_control(p.queues);
+  svm_.set_irq_idle([this] { return irq_.idle(); });
   // The GPU's DMA targets in host memory (amdgpu maps its rings and write-back pages for DMA).
   iommu_.map(nullptr, layout_.ih_ring, p.ih.ring_bytes(0));
   iommu_.map(nullptr, layout_.ih_wptr_wb, 4096);
@@ -104,6 +110,7 @@ Driver::Driver(sc_core::sc_module_name name, const config::Driver& cfg, const Pl
   p.utcl2.write_register(regs::kAtcVmidPasidMapping + 4 * kVmid, regs::kAtcPasidValid | kPasid);
   irq_.set_vm_fault_handler([this, kill_ns = cfg.vm().vm_fault_kill_ns()](const RetryFault& f) {
     ++vm_faults_;
+    smi_.vm_fault();  // kfd_smi_event_update_vmfault
     // kfd_int_process: the process is dead; evict its queues from a worker.
     sc_core::sc_spawn_options opts;
     sc_core::sc_spawn(
@@ -147,6 +154,14 @@ uint64_t Driver::map_vram_bo(DriverThread& t, uint64_t bytes, uint64_t contiguou
   vm_.map(t, runs, /*writeable=*/true);
   vm_.flush_tlb(t, TlbFlush::kLegacy);
   return start;
+}
+
+void Driver::set_xnack(bool on) {
+  namespace regs = hw::regs;
+  uint32_t cntl = utcl2_.read_register(regs::kVmContextCntl + 4 * kVmid);
+  cntl = on ? (cntl | regs::kVmCntlRetryFault) : (cntl & ~regs::kVmCntlRetryFault);
+  utcl2_.write_register(regs::kVmContextCntl + 4 * kVmid, cntl);
+  svm_.set_xnack(on);
 }
 
 uint64_t Driver::alloc_host(uint64_t bytes) {

@@ -1,7 +1,8 @@
-// The driver model: amdgpu + KFD on the host, for one process with XNACK on.
+// The driver model: amdgpu + KFD on the host, for one KFD process (XNACK on unless
+// driver.vm.noretry; the workload may switch it before its first queue).
 //
-// Builds and wires its parts (driver.sdma, driver.vm, driver.migrate, driver.svm,
-// driver.irq) and performs the driver's start-up, untimed: host memory for the IH ring, its
+// Builds and wires its parts (driver.sdma, driver.vm, driver.migrate, driver.queues,
+// driver.svm, driver.irq, and the SMI event recorder) and performs the driver's start-up, untimed: host memory for the IH ring, its
 // WPTR write-back, IH1, the copy-engine ring and the fence; VRAM for the page-table root and
 // the GART window; then programs the IH (rings, write-back, MSI), the copy engine's ring, the
 // process VMID's context in the VM L2 block (VM_CONTEXTn_CNTL with retry faults unless
@@ -25,7 +26,9 @@
 #include "driver-model/irq.h"
 #include "driver-model/memory_managers.h"
 #include "driver-model/migration.h"
+#include "driver-model/queue_eviction.h"
 #include "driver-model/sdma_jobs.h"
+#include "driver-model/smi_events.h"
 #include "driver-model/svm.h"
 #include "hw/copy_engine.h"
 #include "hw/host_cpu.h"
@@ -54,6 +57,8 @@ struct Platform {
   // The host IOMMU on the GPU's DMA path and its configuration (null: none).
   iommu::Iommu* iommu = nullptr;
   const config::Iommu* iommu_cfg = nullptr;
+  // The command processor's unmap / map of every queue of the process (queue eviction).
+  QueueControl queues = {};
 };
 
 class Driver : public sc_core::sc_module {
@@ -67,6 +72,10 @@ class Driver : public sc_core::sc_module {
          FaultTrace* trace);
 
   Svm& svm() { return svm_; }
+  SmiEvents& smi() { return smi_; }
+  QueueEviction& queue_eviction() { return queues_; }
+  // AMDKFD_IOC_SET_XNACK_MODE: the process's XNACK mode and its VMID's retry-fault bit.
+  void set_xnack(bool on);
   GpuVm& vm() { return vm_; }
   // Allocates a VRAM BO of `bytes` backed by chunks of `contiguous_bytes` (not physically
   // adjacent to each other), maps it at a VA aligned to the chunk size (or at `va`), and
@@ -113,9 +122,12 @@ class Driver : public sc_core::sc_module {
   SdmaScheduler sched_;
   GpuVm vm_;
   Migration migrate_;
+  SmiEvents smi_;
+  QueueEviction queues_;
   Svm svm_;
   IrqHandler irq_;
   std::function<void(uint8_t)> kill_queues_;
+  mmu::Utcl2& utcl2_;
 
   stats::Group stats_;
   stats::Counter vm_faults_{stats_, "vm_faults", "count", "No-retry (fatal) GPU VM faults handled"};

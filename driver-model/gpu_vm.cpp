@@ -153,6 +153,26 @@ void GpuVm::unmap(DriverThread& t, uint64_t va, uint64_t pages) {
   update_ns_.sample(static_cast<double>(now_ps() - start) / 1000.0);
 }
 
+void GpuVm::map_noretry(DriverThread& t, uint64_t va) {
+  t.compute_ns(cfg_.update_ns());
+  std::vector<mmu::PtWrite> writes;
+  builder_.map(va & ~(mmu::kPageBytes - 1), 0, 1, mmu::pte::kExecutable | mmu::pte::kTf, writes, 0);
+  // The builder keeps PDE_PTE for directory-level pages; the marker wants it in the PTE.
+  for (mmu::PtWrite& w : writes) {
+    if (w.level == mmu::kPtb && w.count == 1) w.value |= mmu::pte::kPdePte;
+  }
+  std::vector<hw::SdmaPacket> pkts;
+  SdmaJobs& jobs = jobs_.pick_for_pte();
+  uint32_t fence = 0;
+  {
+    LockGuard resv(t, root_resv_, /*shared=*/false);
+    add_writes(t, writes, pkts);
+    ++updates_;
+    fence = submit(t, jobs, std::move(pkts), 0);
+  }
+  jobs.wait(t, fence);
+}
+
 void GpuVm::flush_tlb(DriverThread& t, TlbFlush type) {
   ++flushes_;
   const uint64_t start = now_ps();

@@ -54,6 +54,10 @@ class GpuVm : public sc_core::sc_module {
   // Clears the PTEs of [va, va + pages * 4 KiB) (one job, fence waited for).
   void unmap(DriverThread& t, uint64_t va, uint64_t pages);
   void flush_tlb(DriverThread& t, TlbFlush type);
+  // amdgpu_vm_handle_fault after a failed restore of a compute VM: writes the page's PTE
+  // with AMDGPU_VM_NORETRY_FLAGS (EXECUTABLE | PDE_PTE | TF, not valid), so the replayed
+  // access takes a no-retry (fatal) fault. No TLB flush: invalid entries are not cached.
+  void map_noretry(DriverThread& t, uint64_t va);
 
   uint8_t vmid() const { return vmid_; }
   // The page-table base register value (root address with the PDE's VALID/SYSTEM bits).

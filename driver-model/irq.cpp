@@ -206,7 +206,10 @@ void IrqHandler::retry_fault(DriverThread& t, const IhEntry& e, uint64_t report)
   f.report = report;
   const bool ack_first = cfg_.cam_ack() == config::IrqHandling::BEFORE_PTE_UPDATE;
   if (rings_.retry_cam && ack_first) cam_ack(t, e);
-  faults_.handle_retry_fault(t, f);
+  if (faults_.handle_retry_fault(t, f) == FaultResult::kAgain && !rings_.retry_cam) {
+    ++again_;
+    filter_.remove(f.page_addr, f.pasid, f.timestamp);
+  }
   if (rings_.retry_cam && !ack_first) cam_ack(t, e);
 }
 

@@ -48,10 +48,15 @@ struct RetryFault {
   uint64_t report = 0;     // fault-ledger id (instrumentation)
 };
 
+// What amdgpu_vm_handle_fault's caller learns: kAgain is svm_range_restore_pages returning
+// -EAGAIN (the range changed under it), after which the fault's filter entry is removed so
+// the replayed access can fault again (amdgpu_gmc_filter_faults_remove).
+enum class FaultResult { kHandled, kAgain };
+
 class FaultHandler {
  public:
   virtual ~FaultHandler() = default;
-  virtual void handle_retry_fault(DriverThread& t, const RetryFault& f) = 0;
+  virtual FaultResult handle_retry_fault(DriverThread& t, const RetryFault& f) = 0;
 };
 
 class IrqHandler : public sc_core::sc_module {
@@ -152,6 +157,7 @@ class IrqHandler : public sc_core::sc_module {
   stats::Counter retry_faults_{stats_, "retry_faults", "count", "Retry-fault entries seen (IH0 and IH1)"};
   stats::Counter filtered_{stats_, "filtered", "count", "Retry faults dropped by the fault filter"};
   stats::Counter delegated_{stats_, "delegated", "count", "Retry faults copied from IH0 to ih_soft"};
+  stats::Counter again_{stats_, "filter_removals", "count", "Filter entries removed because handling returned -EAGAIN"};
   stats::Counter cam_acks_{stats_, "cam_acks", "count", "Retry CAM entries acknowledged by a doorbell write"};
   stats::Counter soft_full_{stats_, "soft_ring_drops", "count", "Retry faults dropped because ih_soft was full"};
   stats::Counter overflows_{stats_, "ring_overflows", "count", "IH0 overflows seen in the WPTR write-back"};

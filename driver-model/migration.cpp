@@ -15,10 +15,22 @@ Migration::Migration(sc_core::sc_module_name name, const config::Migration& cfg,
 
 void Migration::to_vram(DriverThread& t, uint64_t sys, uint64_t vram, uint64_t pages,
                         MigrateTrigger why) {
-  const sc_core::sc_time start = sc_core::sc_time_stamp();
   ++migrations_;
   pages_ += pages;
-  (why == MigrateTrigger::kPrefetch ? bytes_prefetch_ : bytes_fault_) += pages * mmu::kPageBytes;
+  move(t, sys, vram, pages, true, why);
+}
+
+void Migration::to_ram(DriverThread& t, uint64_t vram, uint64_t sys, uint64_t pages, MigrateTrigger why) {
+  ++migrations_to_ram_;
+  pages_to_ram_ += pages;
+  move(t, sys, vram, pages, false, why);
+}
+
+void Migration::move(DriverThread& t, uint64_t sys, uint64_t vram, uint64_t pages, bool to_vram,
+                     MigrateTrigger why) {
+  const sc_core::sc_time start = sc_core::sc_time_stamp();
+  stats::Counter* by_trigger[] = {&bytes_prefetch_, &bytes_fault_, &bytes_cpu_, &bytes_evict_};
+  *by_trigger[static_cast<int>(why)] += pages * mmu::kPageBytes;
 
   t.compute_ns(cfg_.setup_ns() + cfg_.setup_per_page_ns() * static_cast<double>(pages));
   if (iommu_ != nullptr) iommu_->map(&t, sys, pages * mmu::kPageBytes);
@@ -40,8 +52,9 @@ void Migration::to_vram(DriverThread& t, uint64_t sys, uint64_t vram, uint64_t p
       std::memcpy(gart.data() + i * 8, &v, 8);
     }
     jobs_.submit(t, {hw::SdmaPacket::write(gart_table_, false, std::move(gart))});
-    fence = jobs_.submit(t, {hw::SdmaPacket::copy(src, true, vram + done * mmu::kPageBytes, false,
-                                                  n * mmu::kPageBytes)});
+    const uint64_t dev = vram + done * mmu::kPageBytes;
+    fence = jobs_.submit(t, {to_vram ? hw::SdmaPacket::copy(src, true, dev, false, n * mmu::kPageBytes)
+                                     : hw::SdmaPacket::copy(dev, false, src, true, n * mmu::kPageBytes)});
     ++chunks_;
     done += n;
   }

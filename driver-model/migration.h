@@ -1,13 +1,16 @@
-// Migration of SVM pages from system memory to VRAM (kfd_migrate.c, svm_migrate_to_vram).
+// Migration of SVM pages between system memory and VRAM (kfd_migrate.c,
+// svm_migrate_to_vram and svm_migrate_vram_to_ram).
 //
 // Models: migrate_vma_setup collects and unmaps the CPU pages (setup_ns plus
 // setup_per_page_ns a page); the pages are copied to their VRAM places in chunks of at most
 // chunk_pages contiguous pages, each chunk a GART-window job (the chunk's system pages
 // written as GART entries) followed by a copy job, submitted back to back on the copy
 // engine; the thread waits for the last fence, then finalises (finalize_per_page_ns a page).
-// The SMI event MIGRATE_START/END pair brackets this (trigger recorded in stats).
+// Back to system memory is the same with the copy reversed (VRAM to the GART-mapped system
+// pages). The SMI event MIGRATE_START/END pair brackets each call (the caller emits them);
+// bytes are counted per trigger.
 // Abstracts away: the GART window's VMID-0 translation (the copy reads the system pages'
-// DMA addresses directly), migration back to system memory and VRAM-to-VRAM moves.
+// DMA addresses directly), VRAM-to-VRAM moves between GPUs.
 #pragma once
 
 #include <cstdint>
@@ -16,12 +19,11 @@
 #include "driver-model/driver_thread.h"
 #include "driver-model/iommu_dma.h"
 #include "driver-model/sdma_jobs.h"
+#include "driver-model/smi_events.h"
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
 
 namespace fl::driver {
-
-enum class MigrateTrigger { kPrefetch, kPagefaultGpu };
 
 class Migration : public sc_core::sc_module {
  public:
@@ -31,6 +33,8 @@ class Migration : public sc_core::sc_module {
   // Moves `pages` pages whose system copies start at DMA address `sys` to VRAM at `vram`.
   // Both are contiguous (the caller splits at discontinuities).
   void to_vram(DriverThread& t, uint64_t sys, uint64_t vram, uint64_t pages, MigrateTrigger why);
+  // Moves `pages` pages from VRAM at `vram` back to system memory at DMA address `sys`.
+  void to_ram(DriverThread& t, uint64_t vram, uint64_t sys, uint64_t pages, MigrateTrigger why);
 
   const config::Migration& cfg() const { return cfg_; }
   // With a translating IOMMU the source pages are dma_mapped for the copy and unmapped
@@ -38,6 +42,8 @@ class Migration : public sc_core::sc_module {
   void set_iommu(IommuDma* iommu) { iommu_ = iommu; }
 
  private:
+  void move(DriverThread& t, uint64_t sys, uint64_t vram, uint64_t pages, bool to_vram, MigrateTrigger why);
+
   config::Migration cfg_;
   SdmaJobs& jobs_;
   uint64_t gart_table_;
@@ -45,9 +51,13 @@ class Migration : public sc_core::sc_module {
 
   stats::Group stats_;
   stats::Counter migrations_{stats_, "migrations", "count", "Migrations to VRAM"};
+  stats::Counter migrations_to_ram_{stats_, "migrations_to_ram", "count", "Migrations from VRAM back to system memory"};
   stats::Counter pages_{stats_, "pages", "count", "Pages migrated to VRAM"};
-  stats::Counter bytes_fault_{stats_, "bytes_pagefault_gpu", "bytes", "Bytes migrated for GPU page faults (trigger PAGEFAULT_GPU)"};
+  stats::Counter pages_to_ram_{stats_, "pages_to_ram", "count", "Pages migrated back to system memory"};
   stats::Counter bytes_prefetch_{stats_, "bytes_prefetch", "bytes", "Bytes migrated for prefetches (trigger PREFETCH)"};
+  stats::Counter bytes_fault_{stats_, "bytes_pagefault_gpu", "bytes", "Bytes migrated for GPU page faults (trigger PAGEFAULT_GPU)"};
+  stats::Counter bytes_cpu_{stats_, "bytes_pagefault_cpu", "bytes", "Bytes migrated back for CPU page faults (trigger PAGEFAULT_CPU)"};
+  stats::Counter bytes_evict_{stats_, "bytes_ttm_eviction", "bytes", "Bytes migrated back to free VRAM (trigger TTM_EVICTION)"};
   stats::Counter chunks_{stats_, "chunks", "count", "GART-window chunks copied"};
   stats::Histogram migrate_ns_{stats_, "migrate_ns", "ns", "Duration of one migration, setup to finalise"};
 };

@@ -5,6 +5,7 @@
 #include "mmu/gpuvm_pte.h"
 #include "sim/core/errors.h"
 #include "sim/core/format.h"
+#include "sim/core/sim_status.h"
 #include "sim/core/time.h"
 
 namespace fl::driver {
@@ -15,29 +16,49 @@ namespace {
 constexpr uint64_t k2M = 2ULL << 20;
 uint64_t align_down(uint64_t v, uint64_t a) { return v / a * a; }
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+uint64_t now_ns() { return static_cast<uint64_t>(to_ns(sc_core::sc_time_stamp())); }
+
+// svm_range_set_max_pages: 1/32 of VRAM, rounded down to a power of two, clamped to
+// 2^9..2^18 pages.
+uint64_t max_pages(uint64_t vram_bytes) {
+  uint64_t pages = (vram_bytes >> 12) / 32;
+  uint64_t p = 1;
+  while (p * 2 <= pages) p *= 2;
+  return std::clamp<uint64_t>(p, 1ULL << 9, 1ULL << 18);
+}
 }  // namespace
 
-Svm::Svm(sc_core::sc_module_name name, const config::Svm& cfg, GpuVm& vm, Migration& migrate,
-         PhysAllocator& host_alloc, PhysAllocator& vram_alloc, bool apu, uint16_t pasid,
-         FaultTrace* trace)
+bool SvmRange::any_vram() const {
+  return std::any_of(in_vram.begin(), in_vram.end(), [](uint8_t v) { return v != 0; });
+}
+bool SvmRange::any_mapped() const {
+  return std::any_of(gpu_mapped.begin(), gpu_mapped.end(), [](uint8_t v) { return v != 0; });
+}
+
+Svm::Svm(sc_core::sc_module_name name, const config::Driver& cfg, GpuVm& vm, Migration& migrate,
+         PhysAllocator& host_alloc, PhysAllocator& vram_alloc, bool apu, uint16_t pasid, bool xnack,
+         SmiEvents& smi, QueueEviction& queues, hw::HostCpu& cpu, FaultTrace* trace)
     : sc_module(name),
-      cfg_(cfg),
+      cfg_(cfg.svm()),
+      mm_cfg_(cfg.mm()),
       vm_(vm),
       migrate_(migrate),
       host_alloc_(host_alloc),
       vram_alloc_(vram_alloc),
       apu_(apu),
       pasid_(pasid),
-      trace_(trace) {}
-
-// ------------------------------------------------------------------ address space
-
-const Vma* Svm::find_vma(uint64_t va) const {
-  auto it = vmas_.upper_bound(va);
-  if (it == vmas_.begin()) return nullptr;
-  --it;
-  return va < it->second.end ? &it->second : nullptr;
+      xnack_(xnack),
+      smi_(smi),
+      queues_(queues),
+      cpu_(cpu),
+      trace_(trace),
+      max_range_pages_(max_pages(vram_alloc.capacity())),
+      frames_(host_alloc),
+      mm_("process", frames_) {
+  mm_.subscribe([this](const NotifyRange& nr, DriverThread* t) { invalidate(nr, t); });
 }
+
+// ------------------------------------------------------------------ ranges
 
 SvmRange* Svm::find_range(uint64_t va) {
   auto it = ranges_.upper_bound(va);
@@ -46,9 +67,106 @@ SvmRange* Svm::find_range(uint64_t va) {
   return va < it->second.end ? &it->second : nullptr;
 }
 
+const SvmRange* Svm::find_range(uint64_t va) const { return const_cast<Svm*>(this)->find_range(va); }
+
+std::vector<SvmRange*> Svm::overlapping(uint64_t start, uint64_t end) {
+  std::vector<SvmRange*> out;
+  auto it = ranges_.upper_bound(start);
+  if (it != ranges_.begin()) --it;
+  for (; it != ranges_.end() && it->first < end; ++it) {
+    if (it->second.end > start) out.push_back(&it->second);
+  }
+  return out;
+}
+
+const AddressSpace* Svm::child(const std::string& name) const {
+  const auto it = children_.find(name);
+  return it == children_.end() ? nullptr : it->second.get();
+}
+
+SvmRange Svm::new_range(uint64_t start, uint64_t end, bool registered) const {
+  SvmRange r;
+  r.start = start;
+  r.end = end;
+  r.registered = registered;
+  r.granularity = cfg_.default_granularity();
+  r.in_vram.assign(r.pages(), 0);
+  r.gpu_mapped.assign(r.pages(), 0);
+  return r;
+}
+
+void Svm::split_at(uint64_t at) {
+  SvmRange* r = find_range(at);
+  if (r == nullptr || r->start == at) return;
+  ++splits_;
+  const uint64_t k = (at - r->start) / kPageBytes;
+  SvmRange hi = *r;
+  hi.start = at;
+  hi.bo_first = r->bo_first + k;
+  hi.in_vram.assign(r->in_vram.begin() + static_cast<long>(k), r->in_vram.end());
+  hi.gpu_mapped.assign(r->gpu_mapped.begin() + static_cast<long>(k), r->gpu_mapped.end());
+  r->end = at;
+  r->in_vram.resize(k);
+  r->gpu_mapped.resize(k);
+  ranges_[at] = std::move(hi);
+}
+
+void Svm::merge_around(uint64_t start, uint64_t end) {
+  auto it = ranges_.upper_bound(start);
+  if (it != ranges_.begin()) --it;
+  while (it != ranges_.end() && it->first <= end) {
+    auto next = std::next(it);
+    if (next == ranges_.end()) break;
+    SvmRange& a = it->second;
+    const SvmRange& b = next->second;
+    const bool same_bo = (!a.bo && !b.bo) || (a.bo && a.bo == b.bo && a.bo_first + a.pages() == b.bo_first);
+    if (a.end == b.start && a.registered && b.registered && a.preferred == b.preferred &&
+        a.prefetch == b.prefetch && a.access == b.access && a.flags == b.flags &&
+        a.granularity == b.granularity && same_bo && a.invalid == b.invalid &&
+        a.pages() + b.pages() <= max_range_pages_ &&
+        align_down(a.start, max_range_pages_ * kPageBytes) == align_down(b.end - 1, max_range_pages_ * kPageBytes)) {
+      ++merges_;
+      a.end = b.end;
+      a.in_vram.insert(a.in_vram.end(), b.in_vram.begin(), b.in_vram.end());
+      a.gpu_mapped.insert(a.gpu_mapped.end(), b.gpu_mapped.begin(), b.gpu_mapped.end());
+      a.seq = std::max(a.seq, b.seq) + 1;
+      if (b.validated_at && (!a.validated_at || *b.validated_at > *a.validated_at)) a.validated_at = b.validated_at;
+      a.last_use = std::max(a.last_use, b.last_use);
+      ranges_.erase(next);
+      continue;
+    }
+    ++it;
+  }
+}
+
+SvmRange& Svm::create_unregistered(uint64_t va, const Vma& vma) {
+  uint64_t start = std::max(vma.start, align_down(va, k2M));
+  uint64_t end = std::min(vma.end, align_down(va, k2M) + k2M);
+  auto next = ranges_.upper_bound(va);
+  if (next != ranges_.end()) end = std::min(end, next->second.start);
+  if (next != ranges_.begin()) start = std::max(start, std::prev(next)->second.end);
+  ++ranges_created_;
+  SvmRange r = new_range(start, end, false);
+  // svm_range_create_unregistered_range: heap and stack prefer system memory; other
+  // anonymous memory is left to the fault handler.
+  return ranges_[start] = std::move(r);
+}
+
+// ------------------------------------------------------------------ address space
+
 uint64_t Svm::reserve_va(uint64_t bytes, uint64_t align, std::optional<uint64_t> va) {
   bytes = align_up(bytes, kPageBytes);
   uint64_t start;
+  const auto check_free = [&](uint64_t s0, uint64_t n) {
+    const auto overlap = [&](uint64_t s, uint64_t e) {
+      if (s0 < e && s < s0 + n) {
+        throw InputError("[" + hex(s0) + ", " + hex(s0 + n) + ") overlaps an earlier mapping [" + hex(s) +
+                         ", " + hex(e) + ")");
+      }
+    };
+    for (const auto& [s, v] : mm_.vmas()) overlap(s, v.end);
+    for (const auto& [s, e] : device_vas_) overlap(s, e);
+  };
   if (va) {
     start = *va;
     if (start % align != 0) {
@@ -63,146 +181,245 @@ uint64_t Svm::reserve_va(uint64_t bytes, uint64_t align, std::optional<uint64_t>
   return start;
 }
 
-void Svm::check_free(uint64_t start, uint64_t bytes) const {
-  const auto overlap = [&](uint64_t s, uint64_t e) {
-    if (start < e && s < start + bytes) {
-      throw InputError("[" + hex(start) + ", " + hex(start + bytes) + ") overlaps an earlier mapping [" +
-                       hex(s) + ", " + hex(e) + ")");
-    }
-  };
-  for (const auto& [s, v] : vmas_) overlap(s, v.end);
-  for (const auto& [s, e] : device_vas_) overlap(s, e);
-}
-
-uint64_t Svm::mmap(uint64_t bytes, std::optional<uint64_t> va) {
+uint64_t Svm::mmap(uint64_t bytes, std::optional<uint64_t> va, VmaFlags flags) {
   bytes = align_up(bytes, kPageBytes);
-  uint64_t start;
-  if (va) {
-    start = *va;
-    if (start % kPageBytes != 0) throw InputError("mmap address " + hex(start) + " is not page aligned");
-    check_free(start, bytes);
-  } else {
-    start = next_va_;
-  }
-  next_va_ = std::max(next_va_, align_up(start + bytes, k2M) + k2M);
+  if (va && *va % kPageBytes != 0) throw InputError("mmap address " + hex(*va) + " is not page aligned");
+  const uint64_t start = reserve_va(bytes, kPageBytes, va);
+  device_vas_.erase(start);
   const auto sys = host_alloc_.alloc(bytes, kPageBytes);
   if (!sys) {
     throw InputError("mmap of " + std::to_string(bytes) + " bytes exceeds free host memory (" +
                      std::to_string(host_alloc_.capacity() - host_alloc_.used_bytes()) +
                      " bytes left of soc.host.dram.capacity_bytes)");
   }
-  vmas_[start] = Vma{start, start + bytes, true, *sys};
+  mm_.add_vma(start, start + bytes, flags, *sys);
   if (iommu_ != nullptr) iommu_->add_process_memory(*sys, bytes);
   return start;
 }
 
-void Svm::register_range(uint64_t va, uint64_t bytes, wl::Location preferred,
-                         std::optional<uint32_t> granularity) {
+std::optional<Svm::Placement> Svm::placement(uint64_t va) const {
+  const SvmRange* r = find_range(va);
+  if (r != nullptr) {
+    const uint64_t i = (va - r->start) / kPageBytes;
+    if (r->in_vram[i]) return Placement{true, page_pa(*r, i)};
+  }
+  const AddressSpace::Pte p = mm_.pte(va);
+  if (!p.mapped) return std::nullopt;
+  return Placement{false, p.frame};
+}
+
+uint32_t Svm::smi_loc(wl::Location l) const {
+  switch (l) {
+    case wl::SYSMEM: return kSmiSysmem;
+    case wl::GPU: return smi_.gpu_id();
+    default: return kSmiUndefined;
+  }
+}
+
+config::Svm::NotifierStrategy Svm::strategy(const SvmRange* r) const {
+  if (cfg_.notifier_strategy() != config::Svm::AUTO) return cfg_.notifier_strategy();
+  const bool always_mapped = r != nullptr && (r->flags & svm_flag::kGpuAlwaysMapped) != 0;
+  return (!xnack_ || always_mapped) ? config::Svm::EVICT_QUEUES : config::Svm::UNMAP_FROM_GPU;
+}
+
+// ------------------------------------------------------------------ SET_ATTR, prefetch
+
+void Svm::set_attr(DriverThread& t, uint64_t va, uint64_t bytes, const AttrChange& c) {
   bytes = align_up(bytes, kPageBytes);
-  const Vma* vma = find_vma(va);
-  if (vma == nullptr || va + bytes > vma->end) {
-    throw InputError("SVM range [" + hex(va) + ", " + hex(va + bytes) + ") is not inside one mapping");
+  const uint64_t end = va + bytes;
+  if (!mm_.covered(va, end)) {
+    throw InputError("SET_ATTR on [" + hex(va) + ", " + hex(end) + ") which is not inside mappings");
   }
-  for (const auto& [s, r] : ranges_) {
-    if (va < r.end && s < va + bytes) {
-      throw InputError("SVM range [" + hex(va) + ", " + hex(va + bytes) +
-                       ") overlaps an existing range (splitting ranges is not modelled yet)");
+  if (c.granularity && *c.granularity > 0x3f) throw InputError("granularity must be at most 63");
+  // svm_range_set_attr: mmap_lock for writing while the range list changes, downgraded to
+  // reading before migrating and mapping; svms->lock throughout.
+  t.lock(mmap_lock_, /*shared=*/false);
+  bool mm_shared = false;
+  struct Unlock {
+    hw::HostLock& l;
+    const bool& shared;
+    ~Unlock() { l.unlock(shared); }
+  } unlock_mm{mmap_lock_, mm_shared};
+  LockGuard svms(t, svms_lock_, /*shared=*/false);
+  t.compute_ns(cfg_.restore_entry_ns());
+  // svm_range_add: new registered ranges fill the gaps, cut at max_svm_range_pages.
+  const uint64_t max_bytes = max_range_pages_ * kPageBytes;
+  for (uint64_t at = va; at < end;) {
+    SvmRange* r = find_range(at);
+    if (r != nullptr) {
+      at = r->end;
+      continue;
+    }
+    auto next = ranges_.upper_bound(at);
+    uint64_t stop = next == ranges_.end() ? end : std::min(end, next->second.start);
+    stop = std::min(stop, align_down(at, max_bytes) + max_bytes);
+    ranges_[at] = new_range(at, stop, true);
+    at = stop;
+  }
+  split_at(va);
+  split_at(end);
+  for (SvmRange* r : overlapping(va, end)) {
+    r->registered = true;
+    if (c.preferred) r->preferred = *c.preferred;
+    if (c.prefetch) r->prefetch = *c.prefetch;
+    if (c.access) r->access = *c.access;
+    r->flags = (r->flags | c.set_flags) & ~c.clr_flags;
+    if (c.granularity) r->granularity = *c.granularity;
+  }
+  mmap_lock_.downgrade();  // mmap_write_downgrade
+  mm_shared = true;
+  // Taking access away unmaps the range from the GPU (svm_range_set_attr's unmap of GPUs
+  // no longer in the access bitmaps).
+  if (c.access && *c.access == wl::NO_ACCESS) unmap_from_gpu(t, va, end, UnmapTrigger::kMmuNotify);
+  if (c.prefetch && *c.prefetch != wl::UNDEFINED) {
+    for (SvmRange* r : overlapping(va, end)) {
+      if (!migrate(t, *r, 0, r->pages(), *c.prefetch, MigrateTrigger::kPrefetch)) ++vram_fallbacks_;
     }
   }
-  SvmRange r;
-  r.start = va;
-  r.end = va + bytes;
-  r.registered = true;
-  r.preferred = preferred;
-  r.granularity = granularity.value_or(cfg_.default_granularity());
-  r.in_vram.assign(r.pages(), false);
-  ranges_[va] = std::move(r);
-}
-
-void Svm::set_attr(uint64_t va, std::optional<wl::Location> preferred,
-                   std::optional<uint32_t> granularity) {
-  SvmRange* r = find_range(va);
-  if (r == nullptr) throw InputError("set_attr: no SVM range at " + hex(va));
-  if (preferred) r->preferred = *preferred;
-  if (granularity) r->granularity = *granularity;
-}
-
-SvmRange& Svm::create_unregistered(uint64_t va, const Vma& vma) {
-  uint64_t start = std::max(vma.start, align_down(va, k2M));
-  uint64_t end = std::min(vma.end, align_down(va, k2M) + k2M);
-  auto next = ranges_.upper_bound(va);
-  if (next != ranges_.end()) end = std::min(end, next->second.start);
-  if (next != ranges_.begin()) {
-    auto prev = std::prev(next);
-    start = std::max(start, prev->second.end);
+  // svm_range_validate_and_map for ranges mapped eagerly: XNACK off, GPU_ALWAYS_MAPPED, or
+  // a prefetch.
+  for (SvmRange* r : overlapping(va, end)) {
+    const bool eager = !xnack_ || (r->flags & svm_flag::kGpuAlwaysMapped) != 0 ||
+                       (c.prefetch && *c.prefetch != wl::UNDEFINED);
+    if (eager && gpu_access(*r)) validate_and_map(t, *r, 0, r->pages(), 0);
   }
-  SvmRange r;
-  r.start = start;
-  r.end = end;
-  r.granularity = cfg_.default_granularity();
-  r.in_vram.assign(r.pages(), false);
-  ++ranges_created_;
-  return ranges_[start] = std::move(r);
+  merge_around(va, end);
 }
 
-// ------------------------------------------------------------------ placement
+void Svm::prefetch(DriverThread& t, uint64_t va, uint64_t bytes, wl::Location loc) {
+  ++prefetches_;
+  AttrChange c;
+  c.prefetch = loc == wl::UNDEFINED ? wl::GPU : loc;
+  if (apu_) c.prefetch = wl::SYSMEM;
+  set_attr(t, va, bytes, c);
+}
 
-wl::Location Svm::best_location(const SvmRange& r) const {
-  if (apu_) return wl::SYSMEM;  // is_app_apu: always restore in system memory
+bool Svm::gpu_access(const SvmRange& r) const {
+  switch (r.access) {
+    case wl::ACCESS:
+    case wl::ACCESS_IN_PLACE:
+      return true;
+    case wl::NO_ACCESS:
+      return false;
+    default:
+      // svm_range_new: with XNACK on every GPU has access; with XNACK off none, and the
+      // runtime sets ACCESS (modelled: a registered range is accessible).
+      return xnack_ || r.registered;
+  }
+}
+
+std::optional<wl::Location> Svm::best_location(const SvmRange& r) const {
+  if (apu_) return wl::SYSMEM;  // is_app_apu: restore in system memory
   if (r.preferred == wl::GPU || r.preferred == wl::SYSMEM) return r.preferred;
-  return wl::GPU;  // XNACK on: the faulting GPU has access
+  if (r.access == wl::ACCESS || (r.access == wl::ACCESS_DEFAULT && xnack_)) return wl::GPU;
+  if (r.access == wl::ACCESS_IN_PLACE) return r.any_vram() ? wl::GPU : wl::SYSMEM;
+  return std::nullopt;  // -EACCES
 }
 
-bool Svm::place(DriverThread& t, SvmRange& r, const Vma& vma, uint64_t first, uint64_t n,
-                wl::Location loc, MigrateTrigger why) {
-  if (loc == wl::GPU) {
-    if (!r.vram_bo) {
-      t.compute_ns(migrate_.cfg().vram_alloc_ns());
-      r.vram_bo = vram_alloc_.alloc(align_up(r.end - r.start, k2M), k2M);
-      if (!r.vram_bo) return false;
+// ------------------------------------------------------------------ migration
+
+bool Svm::ensure_bo(DriverThread& t, SvmRange& r) {
+  if (r.bo) return true;
+  t.compute_ns(migrate_.cfg().vram_alloc_ns());
+  const uint64_t bytes = align_up(r.end - r.start, k2M);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (const auto a = vram_alloc_.alloc(bytes, k2M)) {
+      r.bo = std::make_shared<VramBo>(vram_alloc_, *a, bytes);
+      r.bo_first = 0;
+      return true;
     }
-    bool moved = false;
-    for (uint64_t i = first; i < first + n;) {
-      if (r.in_vram[i]) {
-        ++i;
-        continue;
+    if (attempt == 0) evict_vram(t, r);
+  }
+  return false;
+}
+
+void Svm::evict_vram(DriverThread& t, const SvmRange& keep) {
+  // Least recently used ranges holding VRAM, other than the one being served, go back to
+  // system memory until the request fits or nothing is left (TTM eviction of svm_bos).
+  const uint64_t need = align_up(keep.end - keep.start, k2M);
+  while (vram_alloc_.capacity() - vram_alloc_.used_bytes() < need) {
+    SvmRange* victim = nullptr;
+    for (auto& [s, r] : ranges_) {
+      if (!r.bo || r.bo == keep.bo || &r == &keep) continue;
+      if (victim == nullptr || r.last_use < victim->last_use) victim = &r;
+    }
+    if (victim == nullptr) return;
+    ++vram_evictions_;
+    const std::shared_ptr<VramBo> bo = victim->bo;
+    // Every piece sharing the buffer leaves it.
+    for (auto& [s, r] : ranges_) {
+      if (r.bo != bo) continue;
+      migrate(t, r, 0, r.pages(), wl::SYSMEM, MigrateTrigger::kTtmEviction);
+      r.bo.reset();
+    }
+    // With queues that cannot fault (XNACK off) KFD evicts them and restores after
+    // PROCESS_RESTORE_TIME_MS; the notifier of the migration above did that already.
+  }
+}
+
+bool Svm::migrate(DriverThread& t, SvmRange& r, uint64_t first, uint64_t n, wl::Location loc,
+                  MigrateTrigger why) {
+  const bool to_vram = loc == wl::GPU;
+  r.last_use = ++use_clock_;
+  if (to_vram && !ensure_bo(t, r)) return false;
+  // Contiguous stretches of pages that must move; frames may differ after COW breaks, so
+  // a stretch also ends where the system frames stop being contiguous.
+  for (uint64_t i = first; i < first + n;) {
+    const uint64_t va_i = r.start + i * kPageBytes;
+    if ((r.in_vram[i] != 0) == to_vram) {
+      ++i;
+      continue;
+    }
+    const uint64_t frame0 = mm_.pte(va_i).frame;
+    uint64_t j = i + 1;
+    while (j < first + n && (r.in_vram[j] != 0) != to_vram &&
+           mm_.pte(r.start + j * kPageBytes).frame == frame0 + (j - i) * kPageBytes) {
+      ++j;
+    }
+    const uint64_t bytes = (j - i) * kPageBytes;
+    const uint32_t from = to_vram ? kSmiSysmem : smi_.gpu_id();
+    const uint32_t to = to_vram ? smi_.gpu_id() : kSmiSysmem;
+    smi_.migrate_start(now_ns(), va_i, bytes, from, to, smi_loc(r.prefetch), smi_loc(r.preferred), why);
+    // migrate_vma_setup: the CPU mappings change, so the notifier runs (MMU_NOTIFY_MIGRATE).
+    // The range's own sequence is bumped; GPU-mapped pages are unmapped or the queues
+    // evicted, per the strategy.
+    mm_.notify(&t, {va_i, va_i + bytes, NotifyEvent::kMigrate});
+    const uint64_t dev = r.bo->addr + (r.bo_first + i) * kPageBytes;
+    if (to_vram) {
+      migrate_.to_vram(t, frame0, dev, j - i, why);
+    } else {
+      migrate_.to_ram(t, dev, frame0, j - i, why);
+    }
+    for (uint64_t k = i; k < j; ++k) {
+      const uint64_t va_k = r.start + k * kPageBytes;
+      r.in_vram[k] = to_vram ? 1 : 0;
+      if (to_vram) {
+        mm_.set_device_private(va_k);
+      } else {
+        mm_.set_resident(va_k, mm_.pte(va_k).frame);
       }
-      uint64_t j = i;
-      while (j < first + n && !r.in_vram[j]) ++j;
-      migrate_.to_vram(t, sys_addr(vma, r.start + i * kPageBytes), *r.vram_bo + i * kPageBytes,
-                       j - i, why);
-      std::fill(r.in_vram.begin() + static_cast<long>(i), r.in_vram.begin() + static_cast<long>(j), true);
-      moved = true;
-      i = j;
     }
-    // svm_migrate_to_vram still runs migrate_vma_setup when nothing is left to move.
-    if (!moved) t.compute_ns(migrate_.cfg().setup_ns());
-    return true;
+    smi_.migrate_end(now_ns(), va_i, bytes, from, to, why);
+    i = j;
   }
-  for (uint64_t i = first; i < first + n; ++i) {
-    if (r.in_vram[i]) {
-      throw SimError("range [" + hex(r.start) + ", " + hex(r.end) +
-                     ") is in VRAM and should move to system memory: migration from VRAM to "
-                     "system memory is not modelled yet");
-    }
-  }
-  // hmm_range_fault and dma_map_page for each system page.
-  t.compute_ns(cfg_.map_per_page_ns() * static_cast<double>(n));
-  if (iommu_ != nullptr && !iommu_->pri()) {
-    iommu_->map(&t, sys_addr(vma, r.start + first * kPageBytes), n * kPageBytes);
-  }
+  if (!to_vram && r.bo && !r.any_vram()) r.bo.reset();  // svm_range_vram_node_free
   return true;
 }
 
-std::vector<GpuVm::Run> Svm::runs(const SvmRange& r, const Vma& vma, uint64_t first,
-                                  uint64_t n) const {
+// ------------------------------------------------------------------ mapping
+
+uint64_t Svm::page_pa(const SvmRange& r, uint64_t i) const {
+  if (r.in_vram[i]) return r.bo->addr + (r.bo_first + i) * kPageBytes;
+  return mm_.pte(r.start + i * kPageBytes).frame;
+}
+
+std::vector<GpuVm::Run> Svm::runs(const SvmRange& r, uint64_t first, uint64_t n) const {
   std::vector<GpuVm::Run> out;
   for (uint64_t i = first; i < first + n; ++i) {
     const uint64_t va = r.start + i * kPageBytes;
-    const bool system = !r.in_vram[i];
-    const uint64_t pa = system ? sys_addr(vma, va) : *r.vram_bo + i * kPageBytes;
-    if (!out.empty() && out.back().system == system &&
-        out.back().pa + out.back().pages * kPageBytes == pa) {
+    const bool system = r.in_vram[i] == 0;
+    const uint64_t pa = page_pa(r, i);
+    if (!out.empty() && out.back().system == system && out.back().pa + out.back().pages * kPageBytes == pa) {
       ++out.back().pages;
     } else {
       out.push_back(GpuVm::Run{va, 1, pa, system});
@@ -211,48 +428,160 @@ std::vector<GpuVm::Run> Svm::runs(const SvmRange& r, const Vma& vma, uint64_t fi
   return out;
 }
 
-// ------------------------------------------------------------------ fault and prefetch
+bool Svm::validate_and_map(DriverThread& t, SvmRange& r, uint64_t first, uint64_t n, uint64_t report) {
+  const Vma* vma = mm_.find_vma(r.start + first * kPageBytes);
+  if (vma == nullptr) return true;  // unmapped meanwhile: nothing to map
+  const bool writable = vma->flags.write && (r.flags & svm_flag::kGpuRo) == 0;
+  // hmm_range_fault with HMM_PFN_REQ_WRITE on a writable VMA breaks copy-on-write sharing
+  // first (its own invalidations are retried inside amdgpu_hmm_range_get_pages).
+  if (vma->flags.write) {
+    for (uint64_t i = first; i < first + n; ++i) {
+      const uint64_t va = r.start + i * kPageBytes;
+      if (r.in_vram[i] || !mm_.pte(va).cow) continue;
+      ++cow_breaks_;
+      t.compute_ns(mm_cfg_.cow_copy_ns());
+      const auto [old_frame, new_frame] = mm_.break_cow(&t, va);
+      (void)old_frame;
+      (void)new_frame;
+    }
+  }
+  // mmu_interval_read_begin, then the pages are collected and DMA-mapped.
+  const uint64_t seq = r.seq;
+  uint64_t system_pages = 0;
+  for (uint64_t i = first; i < first + n; ++i) system_pages += r.in_vram[i] ? 0 : 1;
+  t.compute_ns(cfg_.map_per_page_ns() * static_cast<double>(system_pages));
+  if (iommu_ != nullptr && !iommu_->pri()) {
+    for (const GpuVm::Run& run : runs(r, first, n)) {
+      if (run.system) iommu_->map(&t, run.pa, run.pages * kPageBytes);
+    }
+  }
+  // The range may have changed while this thread slept: amdgpu_hmm_range_get_pages_done.
+  SvmRange* now = find_range(r.start + first * kPageBytes);
+  if (now != &r || r.seq != seq) return false;
+  // Migration done and system pages collected: the ledger's "migration" phase ends here.
+  if (trace_ != nullptr && report != 0) trace_->milestone(report, Milestone::kMigrateDone, sc_core::sc_time_stamp());
+  if (trace_ != nullptr) {
+    trace_->mapping_started(report, pasid_, r.start + first * kPageBytes, n * kPageBytes);
+  }
+  vm_.map(t, runs(r, first, n), writable);
+  if (trace_ != nullptr && report != 0) trace_->milestone(report, Milestone::kPteDone, sc_core::sc_time_stamp());
+  vm_.flush_tlb(t, TlbFlush::kLegacy);
+  // The range may have been split or unmapped while the thread waited for the fence.
+  SvmRange* after = find_range(r.start + first * kPageBytes);
+  if (after == &r) std::fill(r.gpu_mapped.begin() + static_cast<long>(first), r.gpu_mapped.begin() + static_cast<long>(first + n), 1);
+  r.invalid = false;
+  r.validated_at = sc_core::sc_time_stamp();
+  return true;
+}
 
-void Svm::handle_retry_fault(DriverThread& t, const RetryFault& f) {
+void Svm::unmap_from_gpu(DriverThread& t, uint64_t start, uint64_t end, UnmapTrigger why) {
+  // svm_range_unmap_from_gpus: the mapped stretches' PTEs are cleared (one update each,
+  // fence waited for), then one heavyweight flush.
+  std::vector<std::pair<uint64_t, uint64_t>> spans;  // (va, pages)
+  for (SvmRange* r : overlapping(start, end)) {
+    const uint64_t lo = (std::max(start, r->start) - r->start) / kPageBytes;
+    const uint64_t hi = (std::min(end, r->end) - r->start) / kPageBytes;
+    for (uint64_t i = lo; i < hi;) {
+      if (!r->gpu_mapped[i]) {
+        ++i;
+        continue;
+      }
+      uint64_t j = i;
+      while (j < hi && r->gpu_mapped[j]) r->gpu_mapped[j++] = 0;
+      spans.emplace_back(r->start + i * kPageBytes, j - i);
+      i = j;
+    }
+  }
+  if (spans.empty()) return;
+  ++gpu_unmaps_;
+  for (const auto& [va, pages] : spans) {
+    smi_.unmap_from_gpu(now_ns(), va, pages * kPageBytes, why);
+    vm_.unmap(t, va, pages);
+  }
+  vm_.flush_tlb(t, TlbFlush::kHeavyweight);
+}
+
+// ------------------------------------------------------------------ retry fault
+
+FaultResult Svm::handle_retry_fault(DriverThread& t, const RetryFault& f) {
   const sc_core::sc_time start = sc_core::sc_time_stamp();
+  const Served s = restore_pages(t, f);
+  const double ns = to_ns(sc_core::sc_time_stamp() - start);
+  const auto outcome = [&](Outcome o) {
+    if (trace_ != nullptr && f.report != 0) trace_->outcome(f.report, o);
+  };
+  switch (s) {
+    case Served::kMigrated:
+      ++migrated_;
+      ns_migrated_.sample(ns);
+      restore_ns_.sample(ns);
+      outcome(Outcome::kMigrated);
+      break;
+    case Served::kUpdated:
+      ++mapped_;
+      ns_updated_.sample(ns);
+      restore_ns_.sample(ns);
+      outcome(Outcome::kMapped);
+      break;
+    case Served::kDuplicate:
+      ++duplicates_;
+      ns_duplicate_.sample(ns);
+      outcome(Outcome::kDuplicate);
+      break;
+    case Served::kRetried:
+      ++retried_;
+      ns_retried_.sample(ns);
+      outcome(Outcome::kRetried);
+      return FaultResult::kAgain;
+    case Served::kFailed:
+      ++failed_;
+      outcome(Outcome::kFailed);
+      break;
+    case Served::kDrained:
+      ++drained_;
+      outcome(Outcome::kDrained);
+      break;
+    case Served::kIgnored:
+      break;
+  }
+  return FaultResult::kHandled;
+}
+
+Svm::Served Svm::restore_pages(DriverThread& t, const RetryFault& f) {
   const uint64_t va = f.page_addr;
   LockGuard mm(t, mmap_lock_, /*shared=*/true);
-  const Vma* vma = nullptr;
   SvmRange* r = nullptr;
+  const Vma* vma = nullptr;
+  // The failure path of amdgpu_vm_handle_fault: a no-retry PTE for the page.
+  const auto fail = [&]() {
+    vm_.map_noretry(t, va);
+    return Served::kFailed;
+  };
   {
     LockGuard svms(t, svms_lock_, /*shared=*/false);
     t.compute_ns(cfg_.restore_entry_ns());
     ++faults_;
-    if (f.pasid != pasid_) return;  // kfd_lookup_process_by_pasid found nothing
-
-    vma = find_vma(va);
+    if (f.pasid != pasid_) return Served::kIgnored;  // kfd_lookup_process_by_pasid found nothing
+    if (draining_) return Served::kDrained;
+    if (!xnack_) return fail();  // -EFAULT: retry faults with XNACK off
+    vma = mm_.find_vma(va);
     r = find_range(va);
     if (r == nullptr) {
-      if (vma == nullptr) {
-        throw SimError("GPU access to " + hex(va) + " (pasid " + std::to_string(f.pasid) +
-                       ") outside every mapping: svm_range_restore_pages fails with -EFAULT and "
-                       "the access becomes a fatal VM fault");
-      }
+      if (vma == nullptr) return fail();  // -EFAULT: no VMA
       t.compute_ns(cfg_.range_create_ns());
       r = &create_unregistered(va, *vma);
     }
   }
   // Skip duplicate faults on any page of a range validated within the window.
-  if (r->validated_at &&
-      sc_core::sc_time_stamp() < *r->validated_at + from_ns(cfg_.duplicate_window_ns())) {
-    ++duplicates_;
-    if (trace_ != nullptr && f.report != 0) trace_->outcome(f.report, Outcome::kDuplicate);
-    return;
+  if (r->validated_at && sc_core::sc_time_stamp() < *r->validated_at + from_ns(cfg_.duplicate_window_ns())) {
+    return Served::kDuplicate;
   }
-  if (vma == nullptr) return;  // the mapping is gone: a stale fault
-  if (f.write && !vma->writable) {
-    throw SimError("GPU write to read-only mapping at " + hex(va) +
-                   ": -EPERM, the access becomes a fatal VM fault");
-  }
-  const wl::Location best = best_location(*r);
-  if (trace_ != nullptr && f.report != 0) {
-    trace_->milestone(f.report, Milestone::kLookupDone, sc_core::sc_time_stamp());
-  }
+  if (vma == nullptr || vma->flags.io) return fail();                    // -EFAULT
+  if (!vma->flags.read || (f.write && !vma->flags.write)) return fail();  // -EPERM (svm_fault_allowed)
+  const std::optional<wl::Location> best = best_location(*r);
+  if (!best) return fail();  // -EACCES
+  if (trace_ != nullptr && f.report != 0) trace_->milestone(f.report, Milestone::kLookupDone, sc_core::sc_time_stamp());
+  smi_.page_fault_start(now_ns(), va, f.write);
 
   // The window: 2^granularity pages around the fault, clipped to the range.
   const uint64_t size = (1ULL << r->granularity) * kPageBytes;
@@ -260,48 +589,275 @@ void Svm::handle_retry_fault(DriverThread& t, const RetryFault& f) {
   const uint64_t we = std::min(align_down(va, size) + size, r->end);
   const uint64_t first = (ws - r->start) / kPageBytes;
   const uint64_t n = (we - ws) / kPageBytes;
+  const uint64_t range_start = r->start;
 
-  bool in_vram_after = best == wl::GPU;
-  if (!place(t, *r, *vma, first, n, best, MigrateTrigger::kPagefaultGpu)) {
-    ++vram_fallbacks_;
-    in_vram_after = false;
-    place(t, *r, *vma, first, n, wl::SYSMEM, MigrateTrigger::kPagefaultGpu);
+  bool migrated = false;
+  for (uint64_t i = first; i < first + n; ++i) {
+    if ((r->in_vram[i] != 0) != (*best == wl::GPU)) migrated = true;
   }
-  if (trace_ != nullptr && f.report != 0) {
-    trace_->milestone(f.report, Milestone::kMigrateDone, sc_core::sc_time_stamp());
-    trace_->mapping_started(f.report, f.pasid, ws, we - ws);
+  if (migrated && !migrate(t, *r, first, n, *best, MigrateTrigger::kPagefaultGpu)) {
+    ++vram_fallbacks_;  // svm_migrate_to_vram failed: fall back to system memory
+    migrate(t, *r, first, n, wl::SYSMEM, MigrateTrigger::kPagefaultGpu);
   }
-  vm_.map(t, runs(*r, *vma, first, n), vma->writable);
-  if (trace_ != nullptr && f.report != 0) {
-    trace_->milestone(f.report, Milestone::kPteDone, sc_core::sc_time_stamp());
+  // The range may have been split or removed while this thread slept.
+  r = find_range(va);
+  if (r == nullptr || r->start != range_start) {
+    smi_.page_fault_end(now_ns(), va, migrated);
+    return Served::kRetried;
   }
-  vm_.flush_tlb(t, TlbFlush::kLegacy);
-  r->validated_at = sc_core::sc_time_stamp();
-  if (trace_ != nullptr && f.report != 0) {
-    trace_->milestone(f.report, Milestone::kTlbDone, sc_core::sc_time_stamp());
-    trace_->outcome(f.report, in_vram_after ? Outcome::kMigrated : Outcome::kMapped);
+  if (!validate_and_map(t, *r, first, n, f.report)) {
+    smi_.page_fault_end(now_ns(), va, migrated);
+    return Served::kRetried;
   }
-  (in_vram_after ? migrated_ : mapped_) += 1;
-  restore_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+  if (trace_ != nullptr && f.report != 0) trace_->milestone(f.report, Milestone::kTlbDone, sc_core::sc_time_stamp());
+  smi_.page_fault_end(now_ns(), va, migrated);
+  return migrated ? Served::kMigrated : Served::kUpdated;
 }
 
-void Svm::prefetch(DriverThread& t, uint64_t va, wl::Location loc) {
-  LockGuard mm(t, mmap_lock_, /*shared=*/true);
-  LockGuard svms(t, svms_lock_, /*shared=*/false);
-  ++prefetches_;
-  SvmRange* r = find_range(va);
-  const Vma* vma = find_vma(va);
-  if (r == nullptr || vma == nullptr) throw InputError("prefetch: no SVM range at " + hex(va));
-  if (apu_) loc = wl::SYSMEM;
-  if (loc == wl::UNDEFINED) loc = wl::GPU;
-  if (!place(t, *r, *vma, 0, r->pages(), loc, MigrateTrigger::kPrefetch)) {
-    ++vram_fallbacks_;
-    place(t, *r, *vma, 0, r->pages(), wl::SYSMEM, MigrateTrigger::kPrefetch);
+// ------------------------------------------------------------------ notifier
+
+void Svm::wait_for_gpu(DriverThread& t, uint64_t start, uint64_t end) {
+  const auto idle = [this, start, end] {
+    for (const auto& [id, iv] : gpu_jobs_) {
+      if (iv.first < end && start < iv.second) return false;
+    }
+    return true;
+  };
+  t.sleep_until(gpu_jobs_event_, idle, 0);
+}
+
+void Svm::invalidate(const NotifyRange& nr, DriverThread* t) {
+  std::vector<SvmRange*> hit = overlapping(nr.start, nr.end);
+  if (hit.empty()) return;
+  for (SvmRange* r : hit) ++r->seq;  // mmu_interval_set_seq
+  if (t == nullptr) return;
+  ++invalidations_;
+  const sc_core::sc_time start = sc_core::sc_time_stamp();
+  t->compute_ns(cfg_.notifier_ns());
+  bool mapped = false;
+  bool always_mapped = false;
+  for (SvmRange* r : hit) {
+    const uint64_t lo = (std::max(nr.start, r->start) - r->start) / kPageBytes;
+    const uint64_t hi = (std::min(nr.end, r->end) - r->start) / kPageBytes;
+    for (uint64_t i = lo; i < hi && !mapped; ++i) mapped = r->gpu_mapped[i] != 0;
+    always_mapped |= (r->flags & svm_flag::kGpuAlwaysMapped) != 0;
   }
-  if (trace_ != nullptr) trace_->mapping_started(0, pasid_, r->start, r->end - r->start);
-  vm_.map(t, runs(*r, *vma, 0, r->pages()), vma->writable);
-  vm_.flush_tlb(t, TlbFlush::kLegacy);
-  r->validated_at = sc_core::sc_time_stamp();
+  const config::Svm::NotifierStrategy how = strategy(always_mapped ? hit.front() : nullptr);
+  stats::Histogram* block = &block_unmap_;
+  if (nr.event == NotifyEvent::kUnmap) {
+    // svm_range_unmap_from_cpu: unmap from the GPU, then drain retry faults.
+    if (how == config::Svm::WAIT_FOR_GPU) {
+      wait_for_gpu(*t, nr.start, nr.end);
+      block = &block_wait_;
+    }
+    if (mapped) unmap_from_gpu(*t, nr.start, nr.end, UnmapTrigger::kUnmapFromCpu);
+    draining_ = true;
+    start_drain();
+  } else if (mapped) {
+    const UnmapTrigger why = nr.event == NotifyEvent::kMigrate ? UnmapTrigger::kMmuNotifyMigrate : UnmapTrigger::kMmuNotify;
+    switch (how) {
+      case config::Svm::WAIT_FOR_GPU:
+        block = &block_wait_;
+        wait_for_gpu(*t, nr.start, nr.end);
+        unmap_from_gpu(*t, nr.start, nr.end, why);
+        for (SvmRange* r : overlapping(nr.start, nr.end)) r->invalid = true;
+        break;
+      case config::Svm::EVICT_QUEUES: {
+        block = &block_evict_;
+        for (SvmRange* r : hit) r->invalid = true;
+        // svm_range_evict: the first evicted range quiesces the process and schedules the
+        // restore worker.
+        if (evicted_ranges_++ == 0) {
+          first_evicted_at_ = start;
+          queues_.evict(*t, EvictTrigger::kSvm);
+          schedule_restore(cfg_.restore_delay_ns());
+        }
+        break;
+      }
+      default:
+        unmap_from_gpu(*t, nr.start, nr.end, why);
+        break;
+    }
+  }
+  block->sample(to_ns(sc_core::sc_time_stamp() - start));
+}
+
+void Svm::schedule_restore(double delay_ns) {
+  if (restore_scheduled_) return;
+  restore_scheduled_ = true;
+  sc_core::sc_spawn_options opts;
+  sc_core::sc_spawn(
+      [this, delay_ns] {
+        guard_process(name(), [this, delay_ns] {
+          sc_core::wait(from_ns(delay_ns));
+          restore_worker();
+        });
+      },
+      sc_core::sc_gen_unique_name("svm_restore"), &opts);
+}
+
+void Svm::restore_worker() {
+  // svm_range_restore_work: map every invalid range again, then resume the queues unless
+  // more ranges were evicted meanwhile (then try again after the delay).
+  bool rescheduled = false;
+  for (;;) {
+    const uint32_t evicted = evicted_ranges_;
+    DriverThread t(cpu_, hw::WorkClass::kWorker);
+    {
+      LockGuard mm(t, mmap_lock_, /*shared=*/true);
+      LockGuard svms(t, svms_lock_, /*shared=*/false);
+      std::vector<uint64_t> starts;
+      for (const auto& [s, r] : ranges_) {
+        if (r.invalid) starts.push_back(s);
+      }
+      for (const uint64_t s : starts) {
+        SvmRange* r = find_range(s);
+        if (r == nullptr || !r->invalid) continue;
+        t.compute_ns(cfg_.revalidate_ns());
+        if (gpu_access(*r)) validate_and_map(t, *r, 0, r->pages(), 0);
+        r->invalid = false;
+      }
+    }
+    if (evicted_ranges_ == evicted) {
+      evicted_ranges_ = 0;
+      restore_scheduled_ = false;
+      queues_.restore(t, rescheduled);
+      restore_delay_ns_.sample(to_ns(sc_core::sc_time_stamp() - first_evicted_at_));
+      t.release();
+      return;
+    }
+    ++restore_rescheduled_;
+    rescheduled = true;
+    t.release();
+    sc_core::wait(from_ns(cfg_.restore_delay_ns()));
+  }
+}
+
+void Svm::start_drain() {
+  if (drain_running_) return;
+  drain_running_ = true;
+  sc_core::sc_spawn_options opts;
+  sc_core::sc_spawn(
+      [this] {
+        guard_process(name(), [this] {
+          // svm_range_drain_retry_fault: wait until the IH has processed what was
+          // written before the munmap.
+          do {
+            sc_core::wait(from_ns(cfg_.drain_poll_ns()));
+          } while (irq_idle_ && !irq_idle_());
+          draining_ = false;
+          drain_running_ = false;
+        });
+      },
+      sc_core::sc_gen_unique_name("svm_drain"), &opts);
+}
+
+// ------------------------------------------------------------------ GPU jobs
+
+uint64_t Svm::gpu_job_begin(uint64_t va, uint64_t bytes) {
+  const uint64_t id = next_job_++;
+  gpu_jobs_[id] = {va, va + bytes};
+  return id;
+}
+
+void Svm::gpu_job_end(uint64_t id) {
+  gpu_jobs_.erase(id);
+  gpu_jobs_event_.notify(sc_core::SC_ZERO_TIME);
+}
+
+void Svm::revalidate(DriverThread& t) {
+  if (xnack_) return;
+  LockGuard mm(t, mmap_lock_, /*shared=*/true);
+  std::vector<uint64_t> starts;
+  for (const auto& [s, r] : ranges_) {
+    if (r.invalid) starts.push_back(s);
+  }
+  for (const uint64_t s : starts) {
+    SvmRange* r = find_range(s);
+    if (r == nullptr || !r->invalid) continue;
+    t.compute_ns(cfg_.revalidate_ns());
+    if (gpu_access(*r)) validate_and_map(t, *r, 0, r->pages(), 0);
+    r->invalid = false;
+  }
+}
+
+// ------------------------------------------------------------------ CPU operations
+
+void Svm::munmap(DriverThread& t, uint64_t va, uint64_t bytes) {
+  bytes = align_up(bytes, kPageBytes);
+  LockGuard mm(t, mmap_lock_, /*shared=*/false);
+  t.compute_ns(mm_cfg_.munmap_ns() + mm_cfg_.munmap_per_page_ns() * static_cast<double>(bytes / kPageBytes));
+  mm_.munmap(&t, va, va + bytes);
+  // The deferred list work removes the ranges (svm_range_unmap_from_cpu + deferred work).
+  LockGuard svms(t, svms_lock_, /*shared=*/false);
+  split_at(va);
+  split_at(va + bytes);
+  std::vector<uint64_t> gone;
+  for (SvmRange* r : overlapping(va, va + bytes)) gone.push_back(r->start);
+  for (const uint64_t s : gone) ranges_.erase(s);
+}
+
+void Svm::mprotect(DriverThread& t, uint64_t va, uint64_t bytes, bool read, bool write) {
+  bytes = align_up(bytes, kPageBytes);
+  LockGuard mm(t, mmap_lock_, /*shared=*/false);
+  t.compute_ns(mm_cfg_.mprotect_ns());
+  mm_.mprotect(&t, va, va + bytes, read, write);
+}
+
+void Svm::fork(DriverThread& t, const std::string& child) {
+  LockGuard mm(t, mmap_lock_, /*shared=*/false);
+  uint64_t pages = 0;
+  for (const auto& [s, v] : mm_.vmas()) {
+    if (!v.flags.dontcopy) pages += (v.end - v.start) / kPageBytes;
+  }
+  t.compute_ns(mm_cfg_.fork_ns() + mm_cfg_.fork_per_page_ns() * static_cast<double>(pages));
+  children_[child] = mm_.fork(&t, child);
+}
+
+void Svm::cpu_touch(DriverThread& t, const std::string& process, uint64_t va, uint64_t bytes, bool write) {
+  bytes = align_up(bytes, kPageBytes);
+  if (!process.empty()) {
+    // A child: CPU only. Its writes to COW pages copy them; nothing GPU-side hears of it.
+    AddressSpace& as = *children_.at(process);
+    for (uint64_t a = va; a < va + bytes; a += kPageBytes) {
+      const AddressSpace::Pte p = as.pte(a);
+      if (!p.mapped) throw SimError("CPU access by '" + process + "' to " + hex(a) + " outside every mapping: SIGSEGV");
+      if (write && p.cow) {
+        ++cow_breaks_;
+        t.compute_ns(mm_cfg_.cpu_fault_ns() + mm_cfg_.cow_copy_ns());
+        as.break_cow(&t, a);
+      }
+    }
+    return;
+  }
+  for (uint64_t a = va; a < va + bytes; a += kPageBytes) {
+    AddressSpace::Pte p = mm_.pte(a);
+    if (!p.mapped) throw SimError("CPU access to " + hex(a) + " outside every mapping: SIGSEGV");
+    if (!p.device_private && !(write && p.cow)) continue;  // no fault
+    if (write && !mm_.find_vma(a)->flags.write) {
+      throw SimError("CPU write to read-only mapping at " + hex(a) + ": SIGSEGV");
+    }
+    LockGuard mm(t, mmap_lock_, /*shared=*/true);
+    t.compute_ns(mm_cfg_.cpu_fault_ns());
+    if (p.device_private) {
+      // svm_migrate_to_ram: the range's granularity window around the page goes back.
+      ++cpu_faults_;
+      SvmRange* r = find_range(a);
+      if (r != nullptr) {
+        const uint64_t size = (1ULL << r->granularity) * kPageBytes;
+        const uint64_t ws = std::max(align_down(a, size), r->start);
+        const uint64_t we = std::min(align_down(a, size) + size, r->end);
+        migrate(t, *r, (ws - r->start) / kPageBytes, (we - ws) / kPageBytes, wl::SYSMEM,
+                MigrateTrigger::kPagefaultCpu);
+      }
+      p = mm_.pte(a);
+    }
+    if (write && p.cow) {
+      ++cow_breaks_;
+      t.compute_ns(mm_cfg_.cow_copy_ns());
+      mm_.break_cow(&t, a);
+    }
+  }
 }
 
 }  // namespace fl::driver

@@ -123,6 +123,10 @@ class CommandProcessor : public sc_core::sc_module {
   // once its waves run again.
   void restore(QueueId q, std::function<void(double ns)> done);
 
+  // Queues created so far (ids 0 .. queue_count() - 1) and whether one is evicted.
+  size_t queue_count() const { return queues_.size(); }
+  bool evicted(QueueId q) const { return queues_[q].evicted; }
+
   CuResources resources() const { return res_; }
   static CuResources resources(const config::CommandProcessor& cfg, const config::ComputeUnits& cu);
   const PreemptionPolicy& policy() const { return *policy_; }

@@ -166,12 +166,23 @@ void HostLock::lock(bool shared) {
   wait_ns_.sample(static_cast<double>(sc_time_stamp().value() - start) / 1000.0);
 }
 
+void HostLock::downgrade() {
+  // The writer becomes a reader; readers queued at the head may join it.
+  writer_ = false;
+  readers_ = 1;
+  grant_waiters();
+}
+
 void HostLock::unlock(bool shared) {
   if (shared && rw_) {
     --readers_;
   } else {
     writer_ = false;
   }
+  grant_waiters();
+}
+
+void HostLock::grant_waiters() {
   // Hand over in FIFO order: one writer, or every reader at the head of the queue.
   while (!waiters_.empty()) {
     Waiter* w = waiters_.front();

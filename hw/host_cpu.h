@@ -112,8 +112,12 @@ class HostLock : public sc_core::sc_module {
   // Blocks until the lock is held.
   void lock(bool shared);
   void unlock(bool shared);
+  // A writer of a reader-writer lock becomes a reader without letting a writer in
+  // (downgrade_write, as mmap_write_downgrade).
+  void downgrade();
 
  private:
+  void grant_waiters();
   struct Waiter {
     bool shared;
     sc_core::sc_event* wake;

@@ -116,7 +116,10 @@ void Utcl2::walk_done(Key key, uint64_t va, const WalkResult& r) {
       ++stale_fills_;
     }
   }
-  const bool retry = retry_enabled(key.vmid);
+  // A leaf the driver wrote with AMDGPU_VM_NORETRY_FLAGS (amdgpu_vm_handle_fault after a
+  // failed restore) makes the fault fatal even in a retry-enabled context.
+  const bool noretry_pte = !r.valid && (r.entry & pte::kNoRetryFlags) == pte::kNoRetryFlags;
+  const bool retry = retry_enabled(key.vmid) && !noretry_pte;
   const uint16_t pasid = pasid_of(key.vmid);
   uint64_t report = 0;
   bool reported = false;

@@ -47,6 +47,7 @@ int cmd_run(const po::variables_map& vm) {
   if (vm.count("set")) o.sets = vm["set"].as<std::vector<std::string>>();
   if (vm.count("workload")) o.workload_path = vm["workload"].as<std::string>();
   if (vm.count("out")) o.out_dir = vm["out"].as<std::string>();
+  if (vm.count("smi-events")) o.smi_events_path = vm["smi-events"].as<std::string>();
   if (vm.count("seed")) {
     // Parsed strictly: Boost's conversion would turn "-1" into 2^64 - 1.
     const std::string s = vm["seed"].as<std::string>();
@@ -107,6 +108,9 @@ const std::vector<Command>& commands() {
               "workload file (default: the built-in stream workload, traces/workloads/stream.textproto)")
              ("out", po::value<std::string>()->value_name("DIR"),
               "write stats.json, stats.txt and config.resolved.textproto to DIR")
+             ("smi-events", po::value<std::string>()->value_name("FILE"),
+              "write the KFD SMI events the driver emitted (PAGE_FAULT_START/END, MIGRATE_START/END, "
+              "QUEUE_EVICTION/RESTORE, UNMAP_FROM_GPU, VMFAULT) to FILE in the kernel's text format, times in simulated ns")
              ("seed", po::value<std::string>()->value_name("N"), "seed of every random choice (sets sim.seed)")
              ("quiet", "do not print the summary");
        },

@@ -27,6 +27,9 @@ enum class Outcome : int {
   kDuplicate,      // the range was validated within the duplicate window
   kMigrated,       // serviced by migrating to VRAM
   kMapped,         // serviced by mapping system memory
+  kRetried,        // the service returned -EAGAIN (the range changed under it): faults again
+  kFailed,         // the service failed (-EACCES, -EPERM, -EFAULT): the access becomes fatal
+  kDrained,        // dropped while the process drains retry faults after an munmap
   kCount
 };
 

@@ -27,13 +27,17 @@ const PhaseInfo kPhaseInfo[FaultLedger::kPhases] = {
     {"replay_ns", "Replay: TLB flush done to the access's replayed translation"},
 };
 const char* kOutcomeNames[] = {"reports_filtered", "reports_lost", "reports_duplicate",
-                               "serviced_migrated", "serviced_mapped"};
+                               "serviced_migrated", "serviced_mapped", "reports_retried",
+                               "reports_failed", "reports_drained"};
 const char* kOutcomeDescs[] = {
     "Reports dropped by the interrupt handler's fault filter",
     "Reports lost: overwritten in the IH ring or dropped because ih_soft was full",
     "Reports ignored by the driver: range validated within the duplicate window",
     "Reports serviced by migrating their window to VRAM",
     "Reports serviced by mapping system memory",
+    "Reports whose service returned -EAGAIN (range invalidated during it); the access faults again",
+    "Reports whose service failed (-EACCES, -EPERM, -EFAULT): a no-retry PTE makes the replay fatal",
+    "Reports dropped because the process was draining retry faults after an munmap",
 };
 }  // namespace
 

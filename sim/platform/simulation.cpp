@@ -60,6 +60,42 @@ struct Models {
   std::unique_ptr<WorkloadRunner> workload;
 };
 
+// KFD's eviction of the process's queues through the command processor: every queue not
+// already evicted (by a workload preempt) is unmapped; restore maps those again.
+driver::QueueControl process_queue_control(hw::CommandProcessor& cp) {
+  auto mine = std::make_shared<std::vector<hw::CommandProcessor::QueueId>>();
+  driver::QueueControl c;
+  c.evict_all = [&cp, mine](std::function<void()> done) {
+    mine->clear();
+    for (hw::CommandProcessor::QueueId q = 0; q < cp.queue_count(); ++q) {
+      if (!cp.evicted(q)) mine->push_back(q);
+    }
+    auto left = std::make_shared<size_t>(mine->size());
+    if (*left == 0) {
+      done();
+      return;
+    }
+    for (const auto q : *mine) {
+      cp.evict(q, [left, done](const hw::CommandProcessor::PreemptResult&) {
+        if (--*left == 0) done();
+      });
+    }
+  };
+  c.restore_all = [&cp, mine](std::function<void()> done) {
+    auto left = std::make_shared<size_t>(mine->size());
+    if (*left == 0) {
+      done();
+      return;
+    }
+    for (const auto q : *mine) {
+      cp.restore(q, [left, done](double) {
+        if (--*left == 0) done();
+      });
+    }
+  };
+  return c;
+}
+
 std::string out_path(const std::string& dir, const char* file) { return (fs::path(dir) / file).string(); }
 
 void print_summary(std::ostream& os, const ResolvedConfig& rc, const Workload& w,
@@ -78,9 +114,14 @@ void print_summary(std::ostream& os, const ResolvedConfig& rc, const Workload& w
   const uint64_t serviced = f.outcomes(Outcome::kMigrated) + f.outcomes(Outcome::kMapped);
   os << "GPU page faults: " << f.count().value() << " faulted accesses; " << f.reports()
      << " fault reports, " << serviced << " serviced (" << f.outcomes(Outcome::kMigrated)
-     << " migrated to VRAM, " << f.outcomes(Outcome::kMapped) << " mapped in system memory), "
+     << " migrated, " << f.outcomes(Outcome::kMapped) << " updated in place), "
      << f.outcomes(Outcome::kFiltered) << " filtered, " << f.outcomes(Outcome::kDuplicate)
-     << " duplicates, " << f.outcomes(Outcome::kRingLost) << " lost\n";
+     << " duplicates, " << f.outcomes(Outcome::kRingLost) << " lost";
+  if (f.outcomes(Outcome::kRetried) + f.outcomes(Outcome::kFailed) + f.outcomes(Outcome::kDrained) > 0) {
+    os << ", " << f.outcomes(Outcome::kRetried) << " -EAGAIN, " << f.outcomes(Outcome::kFailed) << " failed, "
+       << f.outcomes(Outcome::kDrained) << " drained";
+  }
+  os << "\n";
   const auto& h = f.latency();
   if (h.count() > 0) {
     os << "fault latency: mean " << format_duration_ns(h.mean()) << ", p50 "
@@ -103,6 +144,14 @@ void print_summary(std::ostream& os, const ResolvedConfig& rc, const Workload& w
     os << "fatal GPU page faults (no-retry VMID): " << m.driver->vm_faults() << " VM-fault interrupts; queue killed";
     for (const std::string& k : m.workload->killed_kernels()) os << " [kernel " << k << "]";
     os << "\n";
+  }
+  const auto& q = m.driver->queue_eviction();
+  const auto& smi = m.driver->smi();
+  if (smi.count(driver::SmiEvent::kQueueEviction) + smi.count(driver::SmiEvent::kUnmapFromGpu) > 0) {
+    os << "driver: " << smi.count(driver::SmiEvent::kQueueEviction) << " queue evictions, "
+       << smi.count(driver::SmiEvent::kQueueRestore) << " restores, " << smi.count(driver::SmiEvent::kUnmapFromGpu)
+       << " unmaps from the GPU (notifier strategy " << config::Svm::NotifierStrategy_Name(m.driver->svm().strategy())
+       << (q.evicted() ? "; queues still evicted at the end" : "") << ")\n";
   }
   const auto& io = m.driver->iommu();
   if (io.io_page_faults() > 0) {
@@ -133,6 +182,13 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
     }
   }
 
+  if (!opts.smi_events_path.empty()) {
+    const fs::path dir = fs::path(opts.smi_events_path).parent_path();
+    if (!dir.empty() && !fs::is_directory(dir)) {
+      throw InputError("--smi-events " + opts.smi_events_path + ": the directory " + dir.string() + " does not exist");
+    }
+  }
+
   configure_systemc();
   Models m;
   m.soc = std::make_unique<Soc>("soc", rc.msg.soc(), rc.msg.sim().seed(), &m.ledger);
@@ -145,6 +201,7 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
                         {engines.begin() + 1, engines.end()}};
   plat.iommu = &m.soc->iommu;
   plat.iommu_cfg = &rc.msg.soc().iommu();
+  plat.queues = process_queue_control(m.soc->gpu.cp);
   m.driver = std::make_unique<driver::Driver>("driver", rc.msg.driver(), plat, &m.ledger);
   m.control = std::make_unique<SimControl>(
       "sim", rc.msg.sim(), m.soc->gpu.cu,
@@ -215,6 +272,9 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
                       "# faultline resolved configuration: every parameter, its unit and where its value\n"
                       "# came from. Pass it to --config to repeat this configuration exactly.\n" +
                           to_textproto(rc.msg, Annotate::kOrigin, &rc.origin));
+  }
+  if (!opts.smi_events_path.empty()) {
+    write_file_atomic(opts.smi_events_path, m.driver->smi().text());
   }
   if (!opts.quiet) print_summary(out, rc, workload, m, host_s, status, opts.out_dir);
   if (!error.empty()) err << "faultline: error: " << error << "\n";

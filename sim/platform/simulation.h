@@ -14,6 +14,7 @@ struct RunOptions {
   std::vector<std::string> sets;   // KEY=VALUE overrides, in order
   std::string workload_path;       // empty: built-in default workload
   std::string out_dir;             // empty: no output files
+  std::string smi_events_path;     // empty: SMI events not written
   std::optional<uint64_t> seed;
   bool quiet = false;
 };

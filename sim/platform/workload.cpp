@@ -26,6 +26,11 @@ const char* kind_name(const wl::Op& op) {
     case wl::Op::kPreempt: return "preempt";
     case wl::Op::kRestore: return "restore";
     case wl::Op::kDmaCopy: return "dma_copy";
+    case wl::Op::kMunmap: return "munmap";
+    case wl::Op::kMprotect: return "mprotect";
+    case wl::Op::kFork: return "fork";
+    case wl::Op::kCpuTouch: return "cpu_touch";
+    case wl::Op::kSetXnack: return "set_xnack";
     case wl::Op::KIND_NOT_SET: break;
   }
   return "empty op";
@@ -114,7 +119,15 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
   std::map<std::string, std::pair<uint64_t, bool>> regions;  // name -> (bytes, svm)
   std::set<std::string> kernels;
   std::map<std::string, uint64_t> copy_buffers;  // dma_copy buffer -> window
+  std::set<std::string> children;
+  std::set<std::string> vram_bos;
   size_t launches = 0;
+  bool xnack = !cfg.driver().vm().noretry();
+  const auto strategy = cfg.driver().svm().notifier_strategy();
+  if (!xnack && strategy == config::Svm::UNMAP_FROM_GPU) {
+    throw InputError(w.source + ": driver.svm.notifier_strategy UNMAP_FROM_GPU needs XNACK on (retry faults), "
+                     "but driver.vm.noretry is true");
+  }
   for (int i = 0; i < w.msg.op_size(); ++i) {
     const wl::Op& op = w.msg.op(i);
     const auto fail = [&](const std::string& msg) {
@@ -125,6 +138,14 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
       const auto it = regions.find(name);
       if (it == regions.end()) fail("no earlier mmap, svm_alloc or vram_alloc named '" + name + "'");
       return it->second;
+    };
+    // [offset, offset + size) of a host mapping (not a vram_alloc).
+    const auto check_part = [&](const std::string& name, uint64_t offset, bool has_size, uint64_t size) {
+      const uint64_t bytes = region(name).first;
+      if (vram_bos.count(name) != 0) fail("'" + name + "' is device memory (vram_alloc), not a CPU mapping");
+      if (offset % kPage != 0 || (has_size && size % kPage != 0)) fail("offset_bytes and size_bytes must be page aligned (4096)");
+      if (offset >= bytes) fail("offset_bytes is beyond the end of '" + name + "'");
+      if (has_size && (size == 0 || offset + size > bytes)) fail("size_bytes must be positive and fit in '" + name + "' after offset_bytes");
     };
     const auto check_alloc = [&](const std::string& name, uint64_t bytes, bool has_va, uint64_t va) {
       if (name.empty()) fail("needs a name");
@@ -154,6 +175,7 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
           fail("size_bytes exceeds soc.gpu.vram.capacity_bytes");
         }
         regions[a.name()] = {(a.size_bytes() + kPage - 1) / kPage * kPage, false};
+        vram_bos.insert(a.name());
         break;
       }
       case wl::Op::kSvmAlloc: {
@@ -165,14 +187,37 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
       }
       case wl::Op::kSetAttr: {
         const auto& a = op.set_attr();
-        if (!region(a.range()).second) fail("'" + a.range() + "' is not an SVM range (made by svm_alloc)");
+        check_part(a.range(), a.offset_bytes(), a.has_size_bytes(), a.size_bytes());
         if (a.has_granularity() && a.granularity() > kMaxGranularity) fail("granularity must be at most 30");
+        if ((a.set_flags() | a.clr_flags()) > 0xff) fail("set_flags and clr_flags take KFD_IOCTL_SVM_FLAG_* bits (0x1 .. 0x80)");
         break;
       }
-      case wl::Op::kPrefetch: {
-        if (!region(op.prefetch().range()).second) {
-          fail("'" + op.prefetch().range() + "' is not an SVM range (made by svm_alloc)");
+      case wl::Op::kMunmap:
+        check_part(op.munmap().range(), op.munmap().offset_bytes(), op.munmap().has_size_bytes(), op.munmap().size_bytes());
+        break;
+      case wl::Op::kMprotect:
+        check_part(op.mprotect().range(), op.mprotect().offset_bytes(), op.mprotect().has_size_bytes(), op.mprotect().size_bytes());
+        break;
+      case wl::Op::kFork:
+        if (op.fork().child().empty()) fail("fork needs a child name");
+        if (!children.insert(op.fork().child()).second) fail("a child named '" + op.fork().child() + "' already exists");
+        break;
+      case wl::Op::kCpuTouch: {
+        const auto& c = op.cpu_touch();
+        check_part(c.range(), c.offset_bytes(), c.has_size_bytes(), c.size_bytes());
+        if (c.has_process() && children.count(c.process()) == 0) fail("no earlier fork of a child named '" + c.process() + "'");
+        break;
+      }
+      case wl::Op::kSetXnack:
+        if (!op.set_xnack().has_enabled()) fail("set_xnack needs enabled: true or false");
+        if (launches > 0) fail("set_xnack is only allowed before the process's first queue (launch), as AMDKFD_IOC_SET_XNACK_MODE");
+        xnack = op.set_xnack().enabled();
+        if (!xnack && strategy == config::Svm::UNMAP_FROM_GPU) {
+          fail("XNACK off with driver.svm.notifier_strategy UNMAP_FROM_GPU: the GPU could not fault the range back");
         }
+        break;
+      case wl::Op::kPrefetch: {
+        check_part(op.prefetch().range(), 0, false, 0);
         break;
       }
       case wl::Op::kLaunch: {
@@ -293,7 +338,8 @@ void WorkloadRunner::exec(const wl::Op& op) {
   switch (op.kind_case()) {
     case wl::Op::kMmap: {
       const auto& m = op.mmap();
-      const uint64_t va = svm.mmap(m.size_bytes(), m.has_va() ? std::optional<uint64_t>(m.va()) : std::nullopt);
+      const uint64_t va = svm.mmap(m.size_bytes(), m.has_va() ? std::optional<uint64_t>(m.va()) : std::nullopt,
+                                   vma_flags(m.flags()));
       regions_[m.name()] = Region{va, (m.size_bytes() + kPage - 1) / kPage * kPage, false};
       break;
     }
@@ -314,25 +360,72 @@ void WorkloadRunner::exec(const wl::Op& op) {
     }
     case wl::Op::kSvmAlloc: {
       const auto& a = op.svm_alloc();
-      const uint64_t va = svm.mmap(a.size_bytes(), a.has_va() ? std::optional<uint64_t>(a.va()) : std::nullopt);
-      svm.register_range(va, a.size_bytes(), a.preferred_loc(),
-                         a.has_granularity() ? std::optional<uint32_t>(a.granularity()) : std::nullopt);
-      regions_[a.name()] = Region{va, (a.size_bytes() + kPage - 1) / kPage * kPage, true};
+      const uint64_t bytes = (a.size_bytes() + kPage - 1) / kPage * kPage;
+      const uint64_t va = svm.mmap(bytes, a.has_va() ? std::optional<uint64_t>(a.va()) : std::nullopt,
+                                   vma_flags(a.flags()));
+      driver::AttrChange c;
+      c.preferred = a.preferred_loc();
+      if (a.has_granularity()) c.granularity = a.granularity();
+      if (a.access() != wl::ACCESS_DEFAULT) c.access = a.access();
+      driver::DriverThread t(driver_.cpu(), hw::WorkClass::kIoctl);
+      svm.set_attr(t, va, bytes, c);
+      t.release();
+      regions_[a.name()] = Region{va, bytes, true};
       break;
     }
     case wl::Op::kSetAttr: {
       const auto& a = op.set_attr();
-      svm.set_attr(regions_.at(a.range()).va,
-                   a.has_preferred_loc() ? std::optional<wl::Location>(a.preferred_loc()) : std::nullopt,
-                   a.has_granularity() ? std::optional<uint32_t>(a.granularity()) : std::nullopt);
-      break;
-    }
-    case wl::Op::kPrefetch: {
+      const auto [va, bytes] = part(a.range(), a.offset_bytes(), a.has_size_bytes(), a.size_bytes());
+      driver::AttrChange c;
+      if (a.has_preferred_loc()) c.preferred = a.preferred_loc();
+      if (a.has_prefetch_loc()) c.prefetch = a.prefetch_loc();
+      if (a.has_access()) c.access = a.access();
+      if (a.has_granularity()) c.granularity = a.granularity();
+      c.set_flags = a.set_flags();
+      c.clr_flags = a.clr_flags();
       driver::DriverThread t(driver_.cpu(), hw::WorkClass::kIoctl);
-      svm.prefetch(t, regions_.at(op.prefetch().range()).va, op.prefetch().location());
+      svm.set_attr(t, va, bytes, c);
       t.release();
       break;
     }
+    case wl::Op::kPrefetch: {
+      const Region& r = regions_.at(op.prefetch().range());
+      driver::DriverThread t(driver_.cpu(), hw::WorkClass::kIoctl);
+      svm.prefetch(t, r.va, r.bytes, op.prefetch().location());
+      t.release();
+      break;
+    }
+    case wl::Op::kMunmap:
+    case wl::Op::kMprotect:
+    case wl::Op::kFork:
+    case wl::Op::kCpuTouch: {
+      driver::DriverThread t(driver_.cpu(), hw::WorkClass::kIoctl);
+      const sc_core::sc_time start = sc_core::sc_time_stamp();
+      if (op.has_munmap()) {
+        const auto& u = op.munmap();
+        const auto [va, bytes] = part(u.range(), u.offset_bytes(), u.has_size_bytes(), u.size_bytes());
+        svm.munmap(t, va, bytes);
+        munmap_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+      } else if (op.has_mprotect()) {
+        const auto& u = op.mprotect();
+        const auto [va, bytes] = part(u.range(), u.offset_bytes(), u.has_size_bytes(), u.size_bytes());
+        svm.mprotect(t, va, bytes, u.read(), u.write());
+        mprotect_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+      } else if (op.has_fork()) {
+        svm.fork(t, op.fork().child());
+        fork_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+      } else {
+        const auto& c = op.cpu_touch();
+        const auto [va, bytes] = part(c.range(), c.offset_bytes(), c.has_size_bytes(), c.size_bytes());
+        svm.cpu_touch(t, c.process(), va, bytes, c.write());
+        cpu_touch_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+      }
+      t.release();
+      break;
+    }
+    case wl::Op::kSetXnack:
+      driver_.set_xnack(op.set_xnack().enabled());
+      break;
     case wl::Op::kLaunch: {
       const auto& l = op.launch();
       const Region& r = regions_.at(l.range());
@@ -340,10 +433,18 @@ void WorkloadRunner::exec(const wl::Op& op) {
       const hw::KernelDescriptor d = kernel_descriptor(l, s);
       if (l.has_workgroups()) apply_descriptor(d, cp_.resources(), s);
       kernel_done_[s.name] = false;
+      if (!svm.xnack()) {
+        // A submission revalidates memory invalidated while the GPU could not fault.
+        driver::DriverThread t(driver_.cpu(), hw::WorkClass::kIoctl);
+        svm.revalidate(t);
+        t.release();
+      }
       const sc_core::sc_time start = sc_core::sc_time_stamp();
       bool accepted = false;
+      const uint64_t job = svm.gpu_job_begin(s.base_va, s.footprint_bytes);
       cp_.dispatch(cp_.queue(l.queue()), s, d,
-                   [this, name = s.name, start](hw::KernelEnd end) {
+                   [this, name = s.name, start, job](hw::KernelEnd end) {
+                     driver_.svm().gpu_job_end(job);
                      kernel_done_[name] = true;
                      if (end == hw::KernelEnd::kKilled) killed_kernels_.push_back(name);
                      kernel_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
@@ -401,6 +502,20 @@ void WorkloadRunner::exec(const wl::Op& op) {
     case wl::Op::KIND_NOT_SET:
       break;
   }
+}
+
+std::pair<uint64_t, uint64_t> WorkloadRunner::part(const std::string& name, uint64_t offset, bool has_size,
+                                                   uint64_t size) const {
+  const Region& r = regions_.at(name);
+  return {r.va + offset, has_size ? size : r.bytes - offset};
+}
+
+driver::VmaFlags WorkloadRunner::vma_flags(const wl::VmaFlags& f) {
+  driver::VmaFlags v;
+  v.write = !f.read_only();
+  v.dontcopy = f.dontcopy();
+  v.io = f.io();
+  return v;
 }
 
 void WorkloadRunner::dma_copy(const wl::DmaCopy& c) {

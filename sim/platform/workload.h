@@ -61,6 +61,9 @@ class WorkloadRunner : public sc_core::sc_module {
   void run();
   void exec(const wl::Op& op);
   void dma_copy(const wl::DmaCopy& c);
+  // The address and length of [offset, offset + size) of a region (size: the rest).
+  std::pair<uint64_t, uint64_t> part(const std::string& name, uint64_t offset, bool has_size, uint64_t size) const;
+  static driver::VmaFlags vma_flags(const wl::VmaFlags& f);
 
   const Workload& w_;
   const config::Config& cfg_;
@@ -90,6 +93,10 @@ class WorkloadRunner : public sc_core::sc_module {
   stats::Histogram preempt_ns_{stats_, "preempt_ns", "ns", "Duration of preempt operations (queue eviction)"};
   stats::Histogram restore_ns_{stats_, "restore_ns", "ns", "Duration of restore operations"};
   stats::Histogram dma_copy_ns_{stats_, "dma_copy_ns", "ns", "dma_copy job time: doorbell write to its fence landing in host memory"};
+  stats::Histogram munmap_ns_{stats_, "munmap_ns", "ns", "munmap operations: call to return (includes the time blocked in MMU notifiers)"};
+  stats::Histogram mprotect_ns_{stats_, "mprotect_ns", "ns", "mprotect operations: call to return (includes notifier blocking)"};
+  stats::Histogram fork_ns_{stats_, "fork_ns", "ns", "fork operations: call to return (includes notifier blocking)"};
+  stats::Histogram cpu_touch_ns_{stats_, "cpu_touch_ns", "ns", "cpu_touch operations: first to last page touched (CPU faults, migrations back, COW copies)"};
   stats::Counter dma_copy_bytes_{stats_, "dma_copy_bytes", "bytes", "Bytes copied by dma_copy operations"};
 };
 
