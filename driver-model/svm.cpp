@@ -498,7 +498,7 @@ void Svm::unmap_from_gpu(DriverThread& t, uint64_t start, uint64_t end, UnmapTri
     smi_.unmap_from_gpu(now_ns(), va, pages * kPageBytes, why);
     vm_.unmap(t, va, pages);
   }
-  vm_.flush_tlb(t, TlbFlush::kHeavyweight);
+  if (!cfg_.unmap_skips_tlb_flush()) vm_.flush_tlb(t, TlbFlush::kHeavyweight);
 }
 
 // ------------------------------------------------------------------ retry fault
@@ -630,6 +630,7 @@ void Svm::invalidate(const NotifyRange& nr, DriverThread* t) {
   std::vector<SvmRange*> hit = overlapping(nr.start, nr.end);
   if (hit.empty()) return;
   for (SvmRange* r : hit) ++r->seq;  // mmu_interval_set_seq
+  ++*by_event_[static_cast<size_t>(nr.event)];
   if (t == nullptr) return;
   ++invalidations_;
   const sc_core::sc_time start = sc_core::sc_time_stamp();

@@ -289,6 +289,13 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   stats::Counter cpu_faults_{stats_, "cpu_faults", "count", "CPU page faults on pages in VRAM (migrated back, PAGEFAULT_CPU)"};
   stats::Counter cow_breaks_{stats_, "cow_breaks", "count", "Copy-on-write breaks (CPU writes and GPU mappings of writable COW pages)"};
   stats::Counter invalidations_{stats_, "notifier.invalidations", "count", "MMU-notifier callbacks that overlapped SVM ranges"};
+  stats::Counter ev_unmap_{stats_, "notifier.events_unmap", "count", "Notifier callbacks on SVM ranges for MMU_NOTIFY_UNMAP (munmap)"};
+  stats::Counter ev_clear_{stats_, "notifier.events_clear", "count", "Notifier callbacks on SVM ranges for MMU_NOTIFY_CLEAR (COW break)"};
+  stats::Counter ev_prot_vma_{stats_, "notifier.events_protection_vma", "count", "Notifier callbacks on SVM ranges for MMU_NOTIFY_PROTECTION_VMA (mprotect)"};
+  stats::Counter ev_prot_page_{stats_, "notifier.events_protection_page", "count", "Notifier callbacks on SVM ranges for MMU_NOTIFY_PROTECTION_PAGE (fork write-protecting COW pages)"};
+  stats::Counter ev_migrate_{stats_, "notifier.events_migrate", "count", "Notifier callbacks on SVM ranges for MMU_NOTIFY_MIGRATE"};
+  // Indexed by NotifyEvent.
+  stats::Counter* by_event_[5] = {&ev_unmap_, &ev_clear_, &ev_prot_vma_, &ev_prot_page_, &ev_migrate_};
   stats::Counter gpu_unmaps_{stats_, "notifier.gpu_unmaps", "count", "UNMAP_FROM_GPU operations (PTEs cleared and heavyweight TLB flush)"};
   stats::Histogram block_wait_{stats_, "notifier.block_ns_wait_for_gpu", "ns", "Time a CPU operation was blocked in the notifier, WAIT_FOR_GPU"};
   stats::Histogram block_evict_{stats_, "notifier.block_ns_evict_queues", "ns", "Time a CPU operation was blocked in the notifier, EVICT_QUEUES"};

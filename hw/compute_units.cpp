@@ -222,6 +222,7 @@ void ComputeUnits::on_translation(Payload& gp, const sc_core::sc_time& delay) {
   }
   const uint64_t pa = tr.pa;
   const bool system = tr.system;
+  if (observer_) observer_(w.kernel->spec.pasid, a.va, pa, system);
   t.setup_timing_only(a.write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND, pa,
                       w.kernel->spec.access_bytes);
   t.ext().system = system;

@@ -69,6 +69,10 @@ class ComputeUnits : public sc_core::sc_module {
   // Kills the queues of `vmid` (the driver evicting a process after a fatal fault): their
   // kernels issue nothing more and end once their accesses in flight have completed.
   void kill(uint8_t vmid);
+  // Checker hook: called with every successful translation (pasid, va, physical address,
+  // system memory?). Unset: nothing is called.
+  using TranslationObserver = std::function<void(uint16_t, uint64_t, uint64_t, bool)>;
+  void set_translation_observer(TranslationObserver fn) { observer_ = std::move(fn); }
   uint64_t killed_kernels() const { return killed_.value(); }
   // POINTER_CHASE slots a kernel may visit (its permutation is held in memory).
   static constexpr uint64_t kMaxChaseSlots = uint64_t{1} << 26;
@@ -123,6 +127,7 @@ class ComputeUnits : public sc_core::sc_module {
   Clock clock_;
   uint64_t seed_;
   FaultTrace* trace_;
+  TranslationObserver observer_;
   sc_core::sc_time issue_interval_;
   sc_core::sc_time retry_interval_;
   EventQueue queue_;

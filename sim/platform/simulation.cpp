@@ -23,6 +23,7 @@
 #include "sim/platform/fault_ledger.h"
 #include "sim/platform/sim_control.h"
 #include "sim/platform/soc.h"
+#include "sim/platform/translation_checker.h"
 #include "sim/platform/workload.h"
 
 namespace fl::platform {
@@ -58,6 +59,7 @@ struct Models {
   std::unique_ptr<driver::Driver> driver;
   std::unique_ptr<SimControl> control;
   std::unique_ptr<WorkloadRunner> workload;
+  std::unique_ptr<TranslationChecker> checker;
 };
 
 // KFD's eviction of the process's queues through the command processor: every queue not
@@ -145,6 +147,9 @@ void print_summary(std::ostream& os, const ResolvedConfig& rc, const Workload& w
     for (const std::string& k : m.workload->killed_kernels()) os << " [kernel " << k << "]";
     os << "\n";
   }
+  if (m.checker && m.checker->stale() > 0) {
+    os << "checker: " << m.checker->stale() << " stale GPU translations; first: " << m.checker->first() << "\n";
+  }
   const auto& q = m.driver->queue_eviction();
   const auto& smi = m.driver->smi();
   if (smi.count(driver::SmiEvent::kQueueEviction) + smi.count(driver::SmiEvent::kUnmapFromGpu) > 0) {
@@ -203,6 +208,12 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
   plat.iommu_cfg = &rc.msg.soc().iommu();
   plat.queues = process_queue_control(m.soc->gpu.cp);
   m.driver = std::make_unique<driver::Driver>("driver", rc.msg.driver(), plat, &m.ledger);
+  if (rc.msg.sim().check_translations()) {
+    m.checker = std::make_unique<TranslationChecker>(m.driver->svm());
+    cu.set_translation_observer([&m](uint16_t pasid, uint64_t va, uint64_t pa, bool system) {
+      m.checker->check(pasid, va, pa, system);
+    });
+  }
   m.control = std::make_unique<SimControl>(
       "sim", rc.msg.sim(), m.soc->gpu.cu,
       [&m] {
