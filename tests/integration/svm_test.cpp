@@ -434,3 +434,67 @@ TEST(SvmSmi, PageFaultEndMinusStartIsTheDriverPartOfTheFaultLatency) {
 
 }  // namespace
 }  // namespace fl::test
+
+namespace fl::test {
+namespace {
+
+// ------------------------------------------------------------------ calibration
+
+TEST(Calibration, H200DemandFaultMinWithin15PercentAndMedianInTheMeasuredBand) {
+  // hardware-figures.md A: min 20.7-21.2 us, p50 22.0-39.2 us (docs/calibration.md).
+  const std::string d = temp_dir("svmcal");
+  const RunResult r = run_faultline(
+      {"run", "--quiet", "--config", std::string(FAULTLINE_SOURCE_DIR) + "/configs/h200-like.textproto", "--workload",
+       std::string(FAULTLINE_SOURCE_DIR) + "/traces/workloads/fault_h200_isolated.textproto"},
+      d + "/out");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.num("fault.count"), 512);
+  EXPECT_NEAR(r.hist("fault.latency_ns", "min"), 21000, 0.15 * 21000);
+  EXPECT_GE(r.hist("fault.latency_ns", "p50"), 22000);
+  EXPECT_LE(r.hist("fault.latency_ns", "p50"), 39000);
+}
+
+// ------------------------------------------------------------------ bad input
+
+TEST(SvmWorkload, BadOperationsNameFileAndLine) {
+  const struct {
+    const char* ops;
+    const char* message;
+  } cases[] = {
+      {"op { mmap { name: \"a\" size_bytes: 65536 } }\nop { munmap { range: \"a\" offset_bytes: 100 } }\n",
+       "page aligned"},
+      {"op { mmap { name: \"a\" size_bytes: 65536 } }\nop { mprotect { range: \"a\" size_bytes: 131072 } }\n",
+       "fit in 'a'"},
+      {"op { mmap { name: \"a\" size_bytes: 65536 } }\nop { cpu_touch { range: \"a\" process: \"nobody\" } }\n",
+       "no earlier fork"},
+      {"op { fork { } }\n", "child name"},
+      {"op { mmap { name: \"a\" size_bytes: 65536 } }\nop { launch { range: \"a\" } }\nop { set_xnack { enabled: false } }\n",
+       "before the process's first queue"},
+      {"op { vram_alloc { name: \"v\" size_bytes: 65536 } }\nop { munmap { range: \"v\" } }\n", "device memory"},
+      {"op { mmap { name: \"a\" size_bytes: 65536 } }\nop { set_attr { range: \"a\" set_flags: 256 } }\n",
+       "KFD_IOCTL_SVM_FLAG"},
+  };
+  for (const auto& c : cases) {
+    const std::string d = temp_dir("svmbad");
+    const RunResult r = run_faultline({"run", "--quiet", "--workload", workload(d, c.ops)});
+    EXPECT_EQ(r.status, 2) << c.ops;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.ops << "\n" << r.err;
+    EXPECT_NE(r.err.find("workload.textproto:"), std::string::npos) << r.err;
+  }
+  // A strategy that needs retry faults with XNACK off is a config error.
+  const std::string d = temp_dir("svmbad");
+  const RunResult r = run_faultline({"run", "--quiet", "--workload", workload(d, "op { sleep { ns: 1 } }\n"), "--set",
+                                     "driver.vm.noretry=true", "--set", "driver.svm.notifier_strategy=UNMAP_FROM_GPU"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("UNMAP_FROM_GPU needs XNACK on"), std::string::npos) << r.err;
+}
+
+TEST(SvmWorkload, SmiEventsFileInAMissingDirectoryIsAnInputError) {
+  const std::string d = temp_dir("svmbad");
+  const RunResult r = run_faultline({"run", "--quiet", "--smi-events", d + "/no/such/dir/smi.txt"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--smi-events"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace fl::test
