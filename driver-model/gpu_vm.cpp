@@ -38,13 +38,32 @@ uint64_t GpuVm::alloc_table() {
   return *addr;
 }
 
-void GpuVm::add_writes(DriverThread& t, const std::vector<mmu::PtWrite>& writes,
-                       std::vector<hw::SdmaPacket>& pkts) {
-  // amdgpu_bo_create per page table allocated while building these writes.
+bool GpuVm::cpu_update(DriverThread& t, const std::vector<mmu::PtWrite>& writes) {
+  if (cfg_.update_mode() != config::GpuVm::CPU) return false;
+  account_tables(t);
+  uint64_t entries = 0;
+  mmu::apply_writes(writes, [&](uint64_t addr, uint64_t v) {
+    table_mem_.write64(addr, v);
+    ++entries;
+  });
+  ptes_ += entries;
+  // amdgpu_vm_cpu_update writes each entry; amdgpu_vm_cpu_commit: mb() and flush the HDP.
+  t.compute_ns(cfg_.cpu_pte_ns() * static_cast<double>(entries) + cfg_.hdp_flush_ns());
+  ++cpu_updates_;
+  return true;
+}
+
+void GpuVm::account_tables(DriverThread& t) {
   const uint64_t allocated = builder_.tables_allocated();
   t.compute_ns(cfg_.pt_alloc_ns() * static_cast<double>(allocated - allocated_seen_));
   tables_allocated_ += allocated - allocated_seen_;
   allocated_seen_ = allocated;
+}
+
+void GpuVm::add_writes(DriverThread& t, const std::vector<mmu::PtWrite>& writes,
+                       std::vector<hw::SdmaPacket>& pkts) {
+  // amdgpu_bo_create per page table allocated while building these writes.
+  account_tables(t);
   for (const mmu::PtWrite& whole : writes) {
    // At most kMaxEntriesPerPacket entries a packet, as amdgpu_vm_sdma_update splits them.
    for (uint64_t first = 0; first < whole.count; first += kMaxEntriesPerPacket) {
@@ -124,13 +143,14 @@ void GpuVm::map(DriverThread& t, const std::vector<Run>& runs, bool writeable) {
         // amdgpu_vm_pte_fragment: "system pages are non continuously": no fragments.
         builder_.map(r.va, r.pa, r.pages, flags, writes, r.system ? 0 : 31);
       }
+      ++updates_;
+      if (cpu_update(t, writes)) continue;
       std::vector<hw::SdmaPacket> pkts;
       add_writes(t, writes, pkts);
-      ++updates_;
       last_fence = submit(t, jobs, std::move(pkts), last_fence);
     }
   }
-  jobs.wait(t, last_fence);
+  if (last_fence != 0) jobs.wait(t, last_fence);
   update_ns_.sample(static_cast<double>(now_ps() - start) / 1000.0);
 }
 
@@ -140,6 +160,11 @@ void GpuVm::unmap(DriverThread& t, uint64_t va, uint64_t pages) {
   std::vector<mmu::PtWrite> writes;
   builder_.unmap(va, pages, writes);
   if (writes.empty()) return;
+  if (cpu_update(t, writes)) {
+    ++updates_;
+    update_ns_.sample(static_cast<double>(now_ps() - start) / 1000.0);
+    return;
+  }
   std::vector<hw::SdmaPacket> pkts;
   SdmaJobs& jobs = jobs_.pick_for_pte();
   uint32_t fence = 0;
@@ -161,13 +186,14 @@ void GpuVm::map_noretry(DriverThread& t, uint64_t va) {
   for (mmu::PtWrite& w : writes) {
     if (w.level == mmu::kPtb && w.count == 1) w.value |= mmu::pte::kPdePte;
   }
+  ++updates_;
+  if (cpu_update(t, writes)) return;
   std::vector<hw::SdmaPacket> pkts;
   SdmaJobs& jobs = jobs_.pick_for_pte();
   uint32_t fence = 0;
   {
     LockGuard resv(t, root_resv_, /*shared=*/false);
     add_writes(t, writes, pkts);
-    ++updates_;
     fence = submit(t, jobs, std::move(pkts), 0);
   }
   jobs.wait(t, fence);

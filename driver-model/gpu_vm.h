@@ -13,6 +13,8 @@
 // gmc_v9_0_get_invalidate_req asks), then reads
 // VM_INVALIDATE_ENG17_ACK until the VMID's bit is set, busy-waiting tlb_poll_interval_ns
 // between reads (udelay(1)); a flush not acknowledged in tlb_timeout_ns is an error.
+// With update_mode CPU (amdgpu_vm_cpu.c) the CPU writes the entries itself (cpu_pte_ns an
+// entry, then hdp_flush_ns for the commit's barrier and HDP flush): no job and no fence.
 // Abstracts away: the KIQ/MES firmware path for flushes (the register path is modelled),
 // the semaphore of MMHUB flushes, PT clearing by the copy engine (new tables are zeroed
 // functionally), returning freed page tables' memory.
@@ -68,6 +70,10 @@ class GpuVm : public sc_core::sc_module {
   void add_writes(DriverThread& t, const std::vector<mmu::PtWrite>& writes,
                   std::vector<hw::SdmaPacket>& pkts);
   uint64_t alloc_table();
+  // CPU update mode: writes the entries functionally, charging core time; false in SDMA mode.
+  bool cpu_update(DriverThread& t, const std::vector<mmu::PtWrite>& writes);
+  // Core time for page tables the builder allocated since the last call.
+  void account_tables(DriverThread& t);
   // Submits `pkts` as one job, or as several of at most kMaxJobBytes each; returns the
   // last fence.
   uint32_t submit(DriverThread& t, SdmaJobs& jobs, std::vector<hw::SdmaPacket> pkts, uint32_t last_fence);
@@ -91,6 +97,7 @@ class GpuVm : public sc_core::sc_module {
   stats::Counter updates_{stats_, "updates", "count", "Page-table updates (each one copy-engine job)"};
   stats::Counter ptes_{stats_, "ptes_written", "count", "PTEs written"};
   stats::Counter tables_allocated_{stats_, "tables_allocated", "count", "Page-table and page-directory pages allocated"};
+  stats::Counter cpu_updates_{stats_, "cpu_updates", "count", "Page-table updates written by the CPU (update_mode CPU)"};
   stats::Counter split_jobs_{stats_, "split_jobs", "count", "Extra copy-engine jobs an update needed because it exceeded one job's size"};
   stats::Counter flushes_{stats_, "tlb_flushes", "count", "TLB flushes"};
   stats::Counter polls_{stats_, "tlb_ack_polls", "count", "Reads of the invalidation ACK register"};

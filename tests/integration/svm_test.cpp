@@ -498,3 +498,61 @@ TEST(SvmWorkload, SmiEventsFileInAMissingDirectoryIsAnInputError) {
 
 }  // namespace
 }  // namespace fl::test
+
+namespace fl::test {
+namespace {
+
+TEST(SvmMapping, CpuPageTableUpdatesNeedNoCopyEngineJob) {
+  // The isolated sysmem fault (no migration): with the CPU writing PTEs the fault's PTE
+  // update is core time only (per entry + the HDP flush), no job and no fence.
+  const std::string ops =
+      "op { svm_alloc { name: \"buf\" size_bytes: 2097152 va: 0x7f0000000000 preferred_loc: SYSMEM } }\n"
+      "op { launch { range: \"buf\" pattern: STRIDED stride_bytes: 4096 cus: 1 waves_per_cu: 1 "
+      "outstanding_per_wave: 1 accesses_per_wave: 1 } }\nop { wait {} }\n";
+  const std::vector<std::string> slow_replay = {"--set", "soc.gpu.cu.retry_interval_cycles=5000000"};
+  const SvmRun sdma = run(ops, slow_replay);
+  std::vector<std::string> cpu_args = slow_replay;
+  cpu_args.insert(cpu_args.end(), {"--set", "driver.vm.update_mode=CPU"});
+  const SvmRun cpu = run(ops, cpu_args);
+  ASSERT_EQ(sdma.r.status, 0) << sdma.r.err;
+  ASSERT_EQ(cpu.r.status, 0) << cpu.r.err;
+  EXPECT_EQ(cpu.r.num("fault.count"), 1);
+  EXPECT_GE(cpu.r.num("driver.vm.cpu_updates"), 1);
+  EXPECT_EQ(sdma.r.num("driver.vm.cpu_updates"), 0);
+  EXPECT_LT(cpu.r.num("driver.sdma.jobs"), sdma.r.num("driver.sdma.jobs"));
+  // 512 PTEs plus three PDEs of new tables, and one flush.
+  const auto& vm = cpu.r.config.driver().vm();
+  const double expected = vm.update_ns() + 3 * vm.pt_alloc_ns() + 515 * vm.cpu_pte_ns() + vm.hdp_flush_ns();
+  EXPECT_NEAR(cpu.r.hist("fault.phase.pte_update_ns", "mean"), expected, 1.0);
+  EXPECT_LT(cpu.r.hist("fault.phase.pte_update_ns", "mean"), sdma.r.hist("fault.phase.pte_update_ns", "mean"));
+}
+
+TEST(SvmMigration, FullVramEvictsTheLeastRecentlyUsedRange) {
+  // 16 MiB of VRAM: ranges are split at max_svm_range_pages (1/32 of VRAM, clamped to 512
+  // pages: 2 MiB), each with its own 2 MiB buffer. Touching the four ranges of `a` fills
+  // VRAM beside the page tables and the GART window; migrating into `b` evicts a's least
+  // recently used ranges back to system memory (TTM_EVICTION), removing their GPU mappings.
+  const auto each_range = [](const char* r) {
+    return "op { launch { range: \"" + std::string(r) + "\" pattern: STRIDED stride_bytes: 2097152 cus: 1 "
+           "waves_per_cu: 1 outstanding_per_wave: 1 accesses_per_wave: 4 } }\nop { wait {} }\n";
+  };
+  const std::string ops =
+      "op { svm_alloc { name: \"a\" size_bytes: 8388608 va: 0x7f0000000000 preferred_loc: GPU } }\n"
+      "op { svm_alloc { name: \"b\" size_bytes: 8388608 va: 0x7f0001000000 preferred_loc: GPU } }\n" +
+      each_range("a") + each_range("b") + each_range("a");
+  const SvmRun x = run(ops, {"--set", "soc.gpu.vram.capacity_bytes=16777216", "--set", "sim.check_translations=true"});
+  ASSERT_EQ(x.r.status, 0) << x.r.err;
+  EXPECT_EQ(x.r.num("driver.svm.ranges_created"), 0);
+  for (const Smi& e : x.of(5)) EXPECT_EQ(e.size, 512UL) << "each range is one 2 MiB window";
+  EXPECT_GE(x.r.num("driver.svm.vram_evictions"), 1);
+  EXPECT_GE(x.r.num("driver.migrate.bytes_ttm_eviction"), 2097152);
+  bool saw = false;
+  for (const Smi& e : x.of(5)) saw |= e.trigger == 3 && e.addr == 0x7f0000000UL && e.to == 0;
+  EXPECT_TRUE(saw) << "MIGRATE_START of range a back to system memory, trigger TTM_EVICTION";
+  EXPECT_GE(x.of(11).size(), 1u) << "a's GPU mapping removed (MMU_NOTIFY_MIGRATE)";
+  EXPECT_EQ(x.r.num("sim.checker.stale_translations"), 0);
+  EXPECT_GT(x.r.num("sim.checker.checked"), 0);
+}
+
+}  // namespace
+}  // namespace fl::test
