@@ -9,8 +9,9 @@
 // soc.gpu.cp.preemption_timeout_ns resets the queue); the caller blocks until they are off
 // the GPU. Later evicts only count. The last restore spends restore_ns, maps the queues
 // again (restoring saved waves) and emits QUEUE_RESTORE.
-// Abstracts away: MES (the HWS path is modelled), per-queue eviction of queues created
-// while evicted (they are created unmapped and mapped on restore by the command processor).
+// Abstracts away: MES (the HWS path is modelled). A queue first used while the process is
+// evicted is not held back (KFD creates it inactive); workloads that need that order should
+// wait for the restore.
 #pragma once
 
 #include <functional>
