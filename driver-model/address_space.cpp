@@ -95,7 +95,8 @@ void AddressSpace::split_at(uint64_t at) {
 }
 
 void AddressSpace::munmap(DriverThread* t, uint64_t start, uint64_t end) {
-  notify(t, {start, end, NotifyEvent::kUnmap});
+  const NotifyRange nr{start, end, NotifyEvent::kUnmap};
+  notify(t, nr);
   split_at(start);
   split_at(end);
   for (auto it = vmas_.lower_bound(start); it != vmas_.end() && it->first < end;) {
@@ -107,6 +108,7 @@ void AddressSpace::munmap(DriverThread* t, uint64_t start, uint64_t end) {
     }
     it = vmas_.erase(it);
   }
+  notify_end(t, nr);
 }
 
 void AddressSpace::mprotect(DriverThread* t, uint64_t start, uint64_t end, bool read, bool write) {
@@ -116,21 +118,26 @@ void AddressSpace::mprotect(DriverThread* t, uint64_t start, uint64_t end, bool 
     if (v.end <= start || v.start >= end) continue;
     if ((v.flags.read && !read) || (v.flags.write && !write)) takes_away = true;
   }
-  if (takes_away) notify(t, {start, end, NotifyEvent::kProtectionVma});
+  const NotifyRange nr{start, end, NotifyEvent::kProtectionVma};
+  if (takes_away) notify(t, nr);
   split_at(start);
   split_at(end);
   for (auto it = vmas_.lower_bound(start); it != vmas_.end() && it->first < end; ++it) {
     it->second.flags.read = read;
     it->second.flags.write = write;
   }
+  if (takes_away) notify_end(t, nr);
 }
 
 std::unique_ptr<AddressSpace> AddressSpace::fork(DriverThread* t, const std::string& child_name) {
   auto child = std::make_unique<AddressSpace>(child_name, frames_);
   // The parent's writable private pages become read-only first (copy_page_range under
   // mmu_notifier_invalidate_range_start with MMU_NOTIFY_PROTECTION_PAGE).
+  std::vector<NotifyRange> protected_ranges;
   for (const auto& [s, v] : vmas_) {
-    if (!v.flags.dontcopy && v.flags.write) notify(t, {v.start, v.end, NotifyEvent::kProtectionPage});
+    if (v.flags.dontcopy || !v.flags.write) continue;
+    protected_ranges.push_back({v.start, v.end, NotifyEvent::kProtectionPage});
+    notify(t, protected_ranges.back());
   }
   for (const auto& [s, v] : vmas_) {
     if (v.flags.dontcopy) continue;
@@ -152,6 +159,7 @@ std::unique_ptr<AddressSpace> AddressSpace::fork(DriverThread* t, const std::str
       }
     }
   }
+  for (const NotifyRange& nr : protected_ranges) notify_end(t, nr);
   return child;
 }
 
@@ -162,11 +170,16 @@ std::pair<uint64_t, uint64_t> AddressSpace::break_cow(DriverThread* t, uint64_t 
   PageState& p = pages_[va];
   const uint64_t old = p.frame.value_or(default_frame(*v, va));
   if (!p.cow) return {old, old};
-  notify(t, {va, va + kPage, NotifyEvent::kClear});
-  p.cow = false;
-  if (frames_.unref(old)) return {old, old};  // nobody else shares it: reuse
-  const uint64_t fresh = frames_.alloc_frame();
-  p.frame = fresh;
+  const NotifyRange nr{va, va + kPage, NotifyEvent::kClear};
+  notify(t, nr);
+  PageState& q = pages_[va];  // the notifier may have slept: look the page up again
+  q.cow = false;
+  uint64_t fresh = old;
+  if (!frames_.unref(old)) {  // still shared: copy; otherwise reuse
+    fresh = frames_.alloc_frame();
+    q.frame = fresh;
+  }
+  notify_end(t, nr);
   return {old, fresh};
 }
 

@@ -11,8 +11,8 @@
 // reference counted in one FrameTable per simulated machine, so a COW break copies only
 // while the frame is still shared and reuses it otherwise (do_wp_page). Each change that
 // takes away a mapping or a permission notifies the subscribers with the range and the
-// event (mmu_notifier_event) before the page table changes, as
-// mmu_notifier_invalidate_range_start does.
+// event (mmu_notifier_event) before the page table changes and again after it
+// (mmu_notifier_invalidate_range_start / _end).
 // This class is functional and untimed; the timed operations (their core time, locks and
 // the notifier's blocking) are the driver's (driver-model/svm.h).
 // Abstracts away: file-backed memory, swap, THP, KSM, NUMA; frames freed by munmap are
@@ -65,6 +65,9 @@ struct NotifyRange {
   uint64_t start = 0;
   uint64_t end = 0;
   NotifyEvent event = NotifyEvent::kClear;
+  // false: invalidate_range_start (before the page table changes); true:
+  // invalidate_range_end (after it changed).
+  bool end_phase = false;
 };
 
 // Host frames shared between address spaces after fork.
@@ -134,8 +137,13 @@ class AddressSpace {
   // device-private. Back to RAM: mapped again at `frame`.
   void set_device_private(uint64_t va);
   void set_resident(uint64_t va, uint64_t frame);
-  // Notifies the subscribers (for invalidations the caller drives, e.g. migration).
+  // Notifies the subscribers (for invalidations the caller drives, e.g. migration): `r`
+  // as given; callers send the start, change the pages, then send the end.
   void notify(DriverThread* t, const NotifyRange& r) const;
+  void notify_end(DriverThread* t, NotifyRange r) const {
+    r.end_phase = true;
+    notify(t, r);
+  }
 
  private:
   struct PageState {

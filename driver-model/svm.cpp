@@ -383,7 +383,8 @@ bool Svm::migrate(DriverThread& t, SvmRange& r, uint64_t first, uint64_t n, wl::
     // migrate_vma_setup: the CPU mappings change, so the notifier runs (MMU_NOTIFY_MIGRATE).
     // The range's own sequence is bumped; GPU-mapped pages are unmapped or the queues
     // evicted, per the strategy.
-    mm_.notify(&t, {va_i, va_i + bytes, NotifyEvent::kMigrate});
+    const NotifyRange nr{va_i, va_i + bytes, NotifyEvent::kMigrate};
+    mm_.notify(&t, nr);
     const uint64_t dev = r.bo->addr + (r.bo_first + i) * kPageBytes;
     if (to_vram) {
       migrate_.to_vram(t, frame0, dev, j - i, why);
@@ -399,6 +400,7 @@ bool Svm::migrate(DriverThread& t, SvmRange& r, uint64_t first, uint64_t n, wl::
         mm_.set_resident(va_k, mm_.pte(va_k).frame);
       }
     }
+    mm_.notify_end(&t, nr);
     smi_.migrate_end(now_ns(), va_i, bytes, from, to, why);
     i = j;
   }
@@ -445,7 +447,21 @@ bool Svm::validate_and_map(DriverThread& t, SvmRange& r, uint64_t first, uint64_
       (void)new_frame;
     }
   }
-  // mmu_interval_read_begin, then the pages are collected and DMA-mapped.
+  // mmu_interval_read_begin: waits while an invalidation of the range is in progress (its
+  // sequence is odd in the kernel), then reads the sequence; then the pages are collected
+  // and DMA-mapped.
+  const uint64_t lo = r.start;
+  const uint64_t hi = r.end;
+  t.sleep_until(
+      invalidation_done_,
+      [this, lo, hi] {
+        for (const auto& [s, e] : active_) {
+          if (s < hi && lo < e) return false;
+        }
+        return true;
+      },
+      0);
+  if (find_range(lo) != &r) return false;
   const uint64_t seq = r.seq;
   uint64_t system_pages = 0;
   for (uint64_t i = first; i < first + n; ++i) system_pages += r.in_vram[i] ? 0 : 1;
@@ -627,6 +643,14 @@ void Svm::wait_for_gpu(DriverThread& t, uint64_t start, uint64_t end) {
 }
 
 void Svm::invalidate(const NotifyRange& nr, DriverThread* t) {
+  if (nr.end_phase) {
+    // invalidate_range_end: mmu_interval_read_begin callers waiting on it may go on.
+    const auto it = active_.find({nr.start, nr.end});
+    if (it != active_.end()) active_.erase(it);
+    invalidation_done_.notify(sc_core::SC_ZERO_TIME);
+    return;
+  }
+  active_.insert({nr.start, nr.end});
   std::vector<SvmRange*> hit = overlapping(nr.start, nr.end);
   if (hit.empty()) return;
   for (SvmRange* r : hit) ++r->seq;  // mmu_interval_set_seq

@@ -15,7 +15,8 @@
 // around the address clipped to the range is migrated if it is not where it should be
 // (to VRAM, or back to system memory), falling back to system memory when VRAM cannot be
 // had even after evicting other ranges (LRU); then svm_range_validate_and_map: copy-on-
-// write pages are broken for a writable VMA, the notifier sequence is read, the pages are
+// write pages are broken for a writable VMA, the notifier sequence is read (waiting while an
+// invalidation of the range is between its start and end), the pages are
 // collected and DMA-mapped (map_per_page_ns a page, the IOMMU when it translates), the
 // sequence is checked (changed: -EAGAIN, the fault's filter entry is removed and the
 // access faults again), the PTEs written through the copy engine, the fence waited for, a
@@ -58,6 +59,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 #include <systemc>
@@ -260,6 +262,9 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   uint64_t next_job_ = 1;
   sc_core::sc_event gpu_jobs_event_;
 
+  // Invalidations between their start and end (mmu_interval_read_begin waits on them).
+  std::multiset<std::pair<uint64_t, uint64_t>> active_;
+  sc_core::sc_event invalidation_done_;
   // EVICT_QUEUES: ranges evicted since the last restore (svms->evicted_ranges).
   uint32_t evicted_ranges_ = 0;
   bool restore_scheduled_ = false;

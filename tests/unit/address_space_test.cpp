@@ -17,9 +17,19 @@ struct Rig {
   PhysAllocator alloc{"host", 1ULL << 20, 1ULL << 30};
   FrameTable frames{alloc};
   AddressSpace mm{"parent", frames};
-  std::vector<NotifyRange> events;
+  std::vector<NotifyRange> events;  // invalidate_range_start calls
+  std::vector<NotifyRange> ends;    // invalidate_range_end calls
   Rig() {
-    mm.subscribe([this](const NotifyRange& r, DriverThread*) { events.push_back(r); });
+    mm.subscribe([this](const NotifyRange& r, DriverThread*) { (r.end_phase ? ends : events).push_back(r); });
+  }
+  // Every start had its end, for the same range and event, in order.
+  void expect_paired() const {
+    ASSERT_EQ(ends.size(), events.size());
+    for (size_t i = 0; i < ends.size(); ++i) {
+      EXPECT_EQ(ends[i].start, events[i].start);
+      EXPECT_EQ(ends[i].end, events[i].end);
+      EXPECT_EQ(ends[i].event, events[i].event);
+    }
   }
   uint64_t map(uint64_t va, uint64_t pages, VmaFlags f = {}) {
     const uint64_t sys = *alloc.alloc(pages * kPage, kPage);
@@ -59,6 +69,7 @@ TEST(AddressSpace, ForkInheritsEveryVmaButDontcopy) {
   for (const NotifyRange& e : r.events) EXPECT_EQ(e.event, NotifyEvent::kProtectionPage);
   EXPECT_EQ(r.events[0].start, kBase);
   EXPECT_EQ(r.events[1].start, kBase + 48 * kPage);
+  r.expect_paired();
 }
 
 TEST(AddressSpace, CowBreakCopiesWhileSharedAndReusesOtherwise) {
@@ -67,6 +78,7 @@ TEST(AddressSpace, CowBreakCopiesWhileSharedAndReusesOtherwise) {
   const uint64_t f0 = r.mm.pte(kBase).frame;
   const auto child = r.mm.fork(nullptr, "child");
   r.events.clear();
+  r.ends.clear();
   // The parent writes page 0: MMU_NOTIFY_CLEAR, then a fresh frame; the child keeps the old.
   const auto [old0, new0] = r.mm.break_cow(nullptr, kBase);
   EXPECT_EQ(old0, f0);
@@ -78,6 +90,7 @@ TEST(AddressSpace, CowBreakCopiesWhileSharedAndReusesOtherwise) {
   EXPECT_EQ(r.events[0].event, NotifyEvent::kClear);
   EXPECT_EQ(r.events[0].start, kBase);
   EXPECT_EQ(r.events[0].end, kBase + kPage);
+  r.expect_paired();
   // The child's write now finds the frame unshared: it reuses it (do_wp_page reuse).
   const auto [oldc, newc] = child->break_cow(nullptr, kBase);
   EXPECT_EQ(oldc, newc);
@@ -111,6 +124,7 @@ TEST(AddressSpace, MunmapAndMprotectSplitVmasAndNotify) {
   EXPECT_EQ(r.mm.pte(kBase + 5 * kPage).frame, f5) << "frames of the remaining parts stay where they were";
   EXPECT_FALSE(r.mm.covered(kBase, kBase + 4 * kPage));
   EXPECT_TRUE(r.mm.covered(kBase + 3 * kPage, kBase + 8 * kPage));
+  r.expect_paired();
 }
 
 TEST(AddressSpace, DevicePrivatePagesAreNotCpuWritable) {
