@@ -69,10 +69,9 @@ void Utcl2::miss(Payload& gp) {
   auto& tr = *gp.get_extension<TranslationExt>();
   const uint64_t va = gp.get_address();
   const Key key{tr.vmid, va >> kPageShift, generation_[tr.vmid % kVmids]};
-  auto it = mshrs_.find(key);
-  if (it != mshrs_.end()) {
+  if (Mshr* m = mshrs_.find(key)) {
     ++merges_;
-    it->second.waiters.push_back(&gp);
+    m->waiters.push_back(&gp);
     return;
   }
   if (mshrs_.size() >= cfg_.mshrs()) {
@@ -81,7 +80,7 @@ void Utcl2::miss(Payload& gp) {
     return;
   }
   mshr_occupancy_.sample(static_cast<double>(mshrs_.size()));
-  Mshr& m = mshrs_[key];
+  Mshr& m = mshrs_.insert(key);
   m.waiters.push_back(&gp);
   m.generation = generation_[tr.vmid % kVmids];
   const Context& c = ctx_[tr.vmid % kVmids];
@@ -95,9 +94,7 @@ void Utcl2::miss(Payload& gp) {
 }
 
 void Utcl2::walk_done(Key key, uint64_t va, const WalkResult& r) {
-  auto it = mshrs_.find(key);
-  Mshr m = std::move(it->second);
-  mshrs_.erase(it);
+  const Mshr m = mshrs_.take(key);
 
   const bool current = m.generation == generation_[key.vmid % kVmids];
   TlbEntry entry;
@@ -121,12 +118,12 @@ void Utcl2::walk_done(Key key, uint64_t va, const WalkResult& r) {
   uint64_t report = 0;
   bool reported = false;
   const uint64_t detect = now_ps();
-  for (Payload* gp : m.waiters) {
+  m.waiters.for_each([&](Payload* gp) {
     auto& tr = *gp->get_extension<TranslationExt>();
     tr.pasid = pasid;
     if (r.valid && r.readable && (!tr.write || r.writeable)) {
       answer_ok(*gp, entry, key.vpn);
-      continue;
+      return;
     }
     if (!reported) {
       reported = true;
@@ -140,7 +137,7 @@ void Utcl2::walk_done(Key key, uint64_t va, const WalkResult& r) {
       report_fault(key.vmid, pasid, page, tr.write, retry, report);
     }
     answer_fault(*gp, retry, report, detect);
-  }
+  });
   // Heavyweight invalidations waiting for this walk.
   std::vector<Invalidation*> waiting;
   for (const auto& inv : invalidations_in_flight_) {
@@ -256,9 +253,9 @@ void Utcl2::start_invalidation(uint32_t req) {
   uint64_t cycles = type == 1 ? cfg_.lightweight_invalidate_latency_cycles() : cfg_.invalidate_latency_cycles();
   if (type == 2) {
     cycles += cfg_.heavyweight_extra_cycles();
-    for (const auto& [key, m] : mshrs_) {
+    mshrs_.for_each([&](const Key& key, const Mshr&) {
       if ((vmids >> key.vmid) & 1) inv->walks.insert(key);
-    }
+    });
   }
   // A walk started before this point must not fill, even if it ends before the flush does.
   fence(vmids);

@@ -33,11 +33,11 @@
 #pragma once
 
 #include <deque>
-#include <map>
 #include <set>
 #include <vector>
 #include <systemc>
 
+#include "mmu/mshr_table.h"
 #include "mmu/page_walker.h"
 #include "mmu/tlb_array.h"
 #include "mmu/translation.h"
@@ -85,10 +85,14 @@ class Utcl2 : public sc_core::sc_module {
       if (vpn != o.vpn) return vpn < o.vpn;
       return generation < o.generation;
     }
+    bool operator==(const Key& o) const {
+      return vpn == o.vpn && vmid == o.vmid && generation == o.generation;
+    }
+    uint64_t hash() const { return vpn ^ (uint64_t{vmid} << 52) ^ (uint64_t{generation} << 56); }
   };
   struct Mshr {
-    std::vector<Payload*> waiters;
-    uint32_t generation;
+    MshrWaiters waiters;
+    uint32_t generation = 0;
   };
   struct Context {
     uint32_t cntl = 0;
@@ -129,7 +133,7 @@ class Utcl2 : public sc_core::sc_module {
   TxnPool pool_;
   sc_core::sc_time hit_latency_;
   std::vector<uint64_t> port_free_ps_;
-  std::map<Key, Mshr> mshrs_;
+  MshrTable<Key, Mshr> mshrs_;
   std::deque<Payload*> stalled_;
   uint32_t generation_[kVmids] = {};
   Context ctx_[kVmids];
