@@ -19,17 +19,35 @@ TlbArray::TlbArray(uint32_t entries, uint32_t ways, Replacement policy, uint64_t
     : sets_(std::max(1u, entries / std::max(1u, ways))),
       ways_(std::max(1u, ways)),
       entries_(static_cast<size_t>(sets_) * ways_),
+      base_(entries_.size(), kNoBase),
+      valid_in_set_(sets_, 0),
       policy_(ReplacementPolicy::make(policy, sets_, ways_, seed)) {}
+
+namespace {
+// The first way in [from, ways) whose base is `base`, else `ways`. Four ways a step with
+// one branch: a miss scans every way, and most ways never match.
+uint32_t find_base(const uint64_t* b, uint32_t from, uint32_t ways, uint64_t base) {
+  uint32_t w = from;
+  for (; w + 4 <= ways; w += 4) {
+    if ((b[w] == base) | (b[w + 1] == base) | (b[w + 2] == base) | (b[w + 3] == base)) break;
+  }
+  for (; w < ways; ++w) {
+    if (b[w] == base) return w;
+  }
+  return ways;
+}
+}  // namespace
 
 const TlbEntry* TlbArray::lookup(uint8_t vmid, uint64_t vpn) {
   for (uint32_t mask = size_mask_; mask != 0; mask &= mask - 1) {
     const uint32_t size = static_cast<uint32_t>(__builtin_ctz(mask));
     const uint64_t base = (vpn >> size) << size;
     const uint32_t set = set_of(vpn >> size);
-    TlbEntry* s = &entries_[size_t{set} * ways_];
-    for (uint32_t w = 0; w < ways_; ++w) {
-      TlbEntry& e = s[w];
-      if (e.valid && e.vpn == base && e.log2_pages == size && e.vmid == vmid) {
+    const size_t first = size_t{set} * ways_;
+    const uint64_t* b = &base_[first];
+    for (uint32_t w = find_base(b, 0, ways_, base); w < ways_; w = find_base(b, w + 1, ways_, base)) {
+      TlbEntry& e = entries_[first + w];
+      if (e.log2_pages == size && e.vmid == vmid) {
         policy_->touch(set, w);
         return &e;
       }
@@ -49,47 +67,51 @@ bool TlbArray::insert_block(uint8_t vmid, uint64_t vpn, uint64_t ppn, uint32_t l
   const uint64_t base = (vpn >> size) << size;
   const uint64_t base_ppn = ppn - (vpn - base);
   const uint32_t set = set_of(vpn >> size);
-  TlbEntry* s = &entries_[size_t{set} * ways_];
+  const size_t first = size_t{set} * ways_;
+  TlbEntry* s = &entries_[first];
+  const uint64_t* b = &base_[first];
   // The way already holding this block, else an invalid way, else the policy's victim.
-  uint32_t slot = ways_;
-  uint32_t free = ways_;
-  for (uint32_t w = 0; w < ways_; ++w) {
-    const TlbEntry& e = s[w];
-    if (e.valid && e.vpn == base && e.log2_pages == size && e.vmid == vmid) {
-      slot = w;
-      break;
-    }
-    if (!e.valid && free == ways_) free = w;
+  uint32_t slot = find_base(b, 0, ways_, base);
+  while (slot < ways_ && !(s[slot].log2_pages == size && s[slot].vmid == vmid)) {
+    slot = find_base(b, slot + 1, ways_, base);
   }
   bool evicted = false;
   if (slot == ways_) {
+    // The first invalid way, if the set has one.
+    const uint32_t free = valid_in_set_[set] < ways_ ? find_base(b, 0, ways_, kNoBase) : ways_;
     slot = free != ways_ ? free : policy_->victim(set);
     TlbEntry& old = s[slot];
     if (old.valid) {
       evicted = true;
       if (victim != nullptr) *victim = old;
-      drop(old);
+      drop(first + slot);
     }
   } else {
-    drop(s[slot]);
+    drop(first + slot);
   }
   s[slot] = TlbEntry{true, vmid, static_cast<uint8_t>(size), base, base_ppn, system, writeable};
+  base_[first + slot] = base;
+  ++valid_in_set_[set];
   if (size_count_[size]++ == 0) size_mask_ |= 1u << size;
   policy_->filled(set, slot);
   return evicted;
 }
 
-void TlbArray::drop(TlbEntry& e) {
+void TlbArray::drop(size_t index) {
+  TlbEntry& e = entries_[index];
   if (!e.valid) return;
   e.valid = false;
+  base_[index] = kNoBase;
+  --valid_in_set_[index / ways_];
   if (--size_count_[e.log2_pages] == 0) size_mask_ &= ~(1u << e.log2_pages);
 }
 
 uint32_t TlbArray::invalidate_vmid(uint8_t vmid) {
   uint32_t n = 0;
-  for (TlbEntry& e : entries_) {
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const TlbEntry& e = entries_[i];
     if (e.valid && e.vmid == vmid) {
-      drop(e);
+      drop(i);
       ++n;
     }
   }
@@ -98,9 +120,10 @@ uint32_t TlbArray::invalidate_vmid(uint8_t vmid) {
 
 uint32_t TlbArray::invalidate_range(uint8_t vmid, uint64_t first, uint64_t last) {
   uint32_t n = 0;
-  for (TlbEntry& e : entries_) {
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const TlbEntry& e = entries_[i];
     if (e.valid && e.vmid == vmid && e.vpn <= last && e.vpn + e.pages() - 1 >= first) {
-      drop(e);
+      drop(i);
       ++n;
     }
   }
@@ -109,9 +132,9 @@ uint32_t TlbArray::invalidate_range(uint8_t vmid, uint64_t first, uint64_t last)
 
 uint32_t TlbArray::invalidate_all() {
   uint32_t n = 0;
-  for (TlbEntry& e : entries_) {
-    if (e.valid) {
-      drop(e);
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (entries_[i].valid) {
+      drop(i);
       ++n;
     }
   }

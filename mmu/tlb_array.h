@@ -10,6 +10,11 @@
 // depend on how many are present). The victim of a full set is the replacement policy's
 // choice (mmu/replacement.h); invalid ways are filled first.
 // Abstracts away: parity, the physical tag/data RAM split, and per-size partitioning.
+//
+// Host layout: a miss scans every way of a set (all of a fully associative UTCL1 or
+// page-walk cache), so each way's block base is also kept in a dense array of its own,
+// ~0 for an invalid way (no valid base is ~0: pages are below 2^52). A scan reads 8 bytes
+// a way and opens the full entry only when the base matches.
 #pragma once
 
 #include <cstddef>
@@ -70,12 +75,15 @@ class TlbArray {
   uint32_t valid_entries() const;
 
  private:
+  static constexpr uint64_t kNoBase = ~uint64_t{0};
   uint32_t set_of(uint64_t block) const { return static_cast<uint32_t>(block % sets_); }
-  void drop(TlbEntry& e);
+  void drop(size_t index);
 
   uint32_t sets_;
   uint32_t ways_;
   std::vector<TlbEntry> entries_;
+  std::vector<uint64_t> base_;  // per way: entries_[i].vpn if valid, else kNoBase
+  std::vector<uint32_t> valid_in_set_;  // a full set needs no search for an invalid way
   std::unique_ptr<ReplacementPolicy> policy_;
   // Valid entries per block size; bit n of size_mask_ is set while size 2^n has any.
   uint32_t size_count_[kMaxLog2Pages + 1] = {};

@@ -163,6 +163,45 @@ TEST(TlbArray, InvalidatedWayIsReusedBeforeEvicting) {
   for (uint64_t vpn : {0, 2, 6, 8}) EXPECT_TRUE(hits(tlb, vpn)) << vpn;
 }
 
+// A fully associative array whose way count is not a multiple of the scan's step of four:
+// every way, the last ones included, hits; ways freed by an invalidation are refilled
+// before anything is evicted; a full array then evicts its least recently used entry.
+TEST(TlbArray, FullyAssociativeOddWayCountUsesEveryWay) {
+  constexpr uint64_t kWays = 37;
+  TlbArray tlb(kWays, kWays);
+  for (uint64_t vpn = 0; vpn < kWays; ++vpn) EXPECT_FALSE(tlb.insert(kVmid, vpn * 512, ppn_of(vpn), false, true));
+  for (uint64_t vpn = 0; vpn < kWays; ++vpn) {
+    const TlbEntry* e = tlb.lookup(kVmid, vpn * 512);
+    ASSERT_NE(e, nullptr) << vpn;
+    EXPECT_EQ(e->translate(vpn * 512), ppn_of(vpn));
+  }
+  ASSERT_EQ(tlb.invalidate_range(kVmid, 5 * 512, 5 * 512), 1u);
+  ASSERT_EQ(tlb.invalidate_range(kVmid, 36 * 512, 36 * 512), 1u);
+  EXPECT_FALSE(tlb.insert(kVmid, 100 * 512, ppn_of(100), false, true));
+  EXPECT_FALSE(tlb.insert(kVmid, 101 * 512, ppn_of(101), false, true));
+  EXPECT_EQ(tlb.valid_entries(), kWays);
+  // Full: the next fill evicts page 0, the least recently looked up.
+  TlbEntry victim;
+  EXPECT_TRUE(tlb.insert(kVmid, 102 * 512, ppn_of(102), false, true, &victim));
+  EXPECT_EQ(victim.vpn, 0u);
+  EXPECT_FALSE(hits(tlb, 0));
+  for (uint64_t vpn : {1, 4, 6, 35, 100, 101, 102}) EXPECT_TRUE(hits(tlb, vpn * 512)) << vpn;
+}
+
+// The same block base in another VMID sits in an earlier way: the scan goes past it.
+TEST(TlbArray, LookupAndRefillSkipAnotherVmidsEntryForTheSameBase) {
+  TlbArray tlb(8, 8);
+  insert_all(tlb, {40}, 1);
+  insert_all(tlb, {40}, 2);
+  ASSERT_NE(tlb.lookup(2, 40), nullptr);
+  EXPECT_EQ(tlb.lookup(2, 40)->vmid, 2);
+  // Refilling VMID 2's block replaces it in place: still two entries.
+  EXPECT_FALSE(tlb.insert(2, 40, ppn_of(41), false, true));
+  EXPECT_EQ(tlb.valid_entries(), 2u);
+  EXPECT_EQ(tlb.lookup(2, 40)->ppn, ppn_of(41));
+  EXPECT_EQ(tlb.lookup(1, 40)->ppn, ppn_of(40));
+}
+
 TEST(TlbArray, SetIsSelectedByVpnModuloSets) {
   TlbArray tlb(16, 2);  // 8 sets of 2 ways
   ASSERT_EQ(tlb.sets(), 8u);
