@@ -29,6 +29,7 @@ Utcl2::Utcl2(sc_core::sc_module_name name, const config::Utcl2& cfg, const Clock
       tlb_(cfg.entries(), cfg.ways(), static_cast<Replacement>(cfg.replacement()), seed),
       queue_("queue"),
       hit_latency_(clock.cycles(cfg.hit_latency_cycles())),
+      lookup_interval_ps_(clock.cycles(cfg.lookup_interval_cycles()).value()),
       port_free_ps_(std::max(1u, cfg.ports()), 0) {}
 
 bool Utcl2::retry_enabled(uint8_t vmid) const {
@@ -47,8 +48,8 @@ void Utcl2::on_request(Payload& gp) {
   const uint64_t now = now_ps();
   auto port = std::min_element(port_free_ps_.begin(), port_free_ps_.end());
   const uint64_t start = std::max(now, *port);
-  *port = start + clock_.cycles(cfg_.lookup_interval_cycles()).value();
-  queue_.schedule(ps(start - now) + hit_latency_, [this, &gp] { lookup(gp); });
+  *port = start + lookup_interval_ps_;
+  queue_.schedule_at_ps(start + hit_latency_.value(), [this, &gp] { lookup(gp); });
 }
 
 void Utcl2::lookup(Payload& gp) {

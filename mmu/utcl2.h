@@ -132,6 +132,7 @@ class Utcl2 : public sc_core::sc_module {
   EventQueue queue_;
   TxnPool pool_;
   sc_core::sc_time hit_latency_;
+  uint64_t lookup_interval_ps_;
   std::vector<uint64_t> port_free_ps_;
   MshrTable<Key, Mshr> mshrs_;
   std::deque<Payload*> stalled_;

@@ -33,7 +33,7 @@ class Scheduler {
   }
 
   void post(uint32_t id, uint64_t at) {
-    const uint64_t now = sc_core::sc_time_stamp().value();
+    const uint64_t now = now_ps();
     if (at <= now) {
       due_.push_back(id);
       // While fire() runs it drains the FIFO itself.
@@ -87,7 +87,7 @@ class Scheduler {
       return;
     }
     if (heap_.empty()) return;
-    const uint64_t now = sc_core::sc_time_stamp().value();
+    const uint64_t now = now_ps();
     const uint64_t at = heap_.front().when_ps;
     // An earlier notification overrides a pending later one (IEEE 1666 sc_event::notify).
     event_.notify(sc_core::sc_time::from_value(at > now ? at - now : 0));
@@ -108,7 +108,7 @@ class Scheduler {
   }
 
   void fire() {
-    const uint64_t now = sc_core::sc_time_stamp().value();
+    const uint64_t now = now_ps();
     in_fire_ = true;
     while (!heap_.empty() && heap_.front().when_ps <= now) {
       std::pop_heap(heap_.begin(), heap_.end(), Later{});

@@ -20,6 +20,8 @@
 #include <utility>
 #include <systemc>
 
+#include "sim/core/time.h"
+
 namespace fl {
 
 class EventQueue;
@@ -76,12 +78,21 @@ class EventQueue {
   // later in the current time step, after every callback already due now.
   template <class F>
   void schedule(const sc_core::sc_time& delay, F&& fn) {
-    post(sc_core::sc_time_stamp().value() + delay.value(), std::forward<F>(fn));
+    post(now_ps() + delay.value(), std::forward<F>(fn));
   }
   // Runs `fn` at absolute time `when` (not in the past).
   template <class F>
   void schedule_at(const sc_core::sc_time& when, F&& fn) {
     post(when.value(), std::forward<F>(fn));
+  }
+  // The same in picoseconds, for callers that compute times as integers (no sc_time).
+  template <class F>
+  void schedule_ps(uint64_t delay_ps, F&& fn) {
+    post(now_ps() + delay_ps, std::forward<F>(fn));
+  }
+  template <class F>
+  void schedule_at_ps(uint64_t when_ps, F&& fn) {
+    post(when_ps, std::forward<F>(fn));
   }
 
   // No callback of this queue is pending.
