@@ -21,6 +21,7 @@ TlbArray::TlbArray(uint32_t entries, uint32_t ways, Replacement policy, uint64_t
       entries_(static_cast<size_t>(sets_) * ways_),
       base_(entries_.size(), kNoBase),
       valid_in_set_(sets_, 0),
+      index_(sets_ == 1 && ways_ >= 16 ? std::make_unique<FlatTable<BlockKey, uint32_t>>() : nullptr),
       policy_(ReplacementPolicy::make(policy, sets_, ways_, seed)) {}
 
 namespace {
@@ -38,19 +39,30 @@ uint32_t find_base(const uint64_t* b, uint32_t from, uint32_t ways, uint64_t bas
 }
 }  // namespace
 
+uint32_t TlbArray::find_way(size_t first, const BlockKey& key) const {
+  if (index_) {
+    const uint32_t* w = index_->find(key);
+    return w != nullptr ? *w : ways_;
+  }
+  const uint64_t* b = &base_[first];
+  const TlbEntry* s = &entries_[first];
+  uint32_t w = find_base(b, 0, ways_, key.base);
+  while (w < ways_ && !(s[w].log2_pages == key.size && s[w].vmid == key.vmid)) {
+    w = find_base(b, w + 1, ways_, key.base);
+  }
+  return w;
+}
+
 const TlbEntry* TlbArray::lookup(uint8_t vmid, uint64_t vpn) {
   for (uint32_t mask = size_mask_; mask != 0; mask &= mask - 1) {
     const uint32_t size = static_cast<uint32_t>(__builtin_ctz(mask));
     const uint64_t base = (vpn >> size) << size;
     const uint32_t set = set_of(vpn >> size);
     const size_t first = size_t{set} * ways_;
-    const uint64_t* b = &base_[first];
-    for (uint32_t w = find_base(b, 0, ways_, base); w < ways_; w = find_base(b, w + 1, ways_, base)) {
-      TlbEntry& e = entries_[first + w];
-      if (e.log2_pages == size && e.vmid == vmid) {
-        policy_->touch(set, w);
-        return &e;
-      }
+    const uint32_t w = find_way(first, BlockKey{base, vmid, static_cast<uint8_t>(size)});
+    if (w < ways_) {
+      policy_->touch(set, w);
+      return &entries_[first + w];
     }
   }
   return nullptr;
@@ -71,10 +83,8 @@ bool TlbArray::insert_block(uint8_t vmid, uint64_t vpn, uint64_t ppn, uint32_t l
   TlbEntry* s = &entries_[first];
   const uint64_t* b = &base_[first];
   // The way already holding this block, else an invalid way, else the policy's victim.
-  uint32_t slot = find_base(b, 0, ways_, base);
-  while (slot < ways_ && !(s[slot].log2_pages == size && s[slot].vmid == vmid)) {
-    slot = find_base(b, slot + 1, ways_, base);
-  }
+  const BlockKey key{base, vmid, static_cast<uint8_t>(size)};
+  uint32_t slot = find_way(first, key);
   bool evicted = false;
   if (slot == ways_) {
     // The first invalid way, if the set has one.
@@ -92,6 +102,7 @@ bool TlbArray::insert_block(uint8_t vmid, uint64_t vpn, uint64_t ppn, uint32_t l
   s[slot] = TlbEntry{true, vmid, static_cast<uint8_t>(size), base, base_ppn, system, writeable};
   base_[first + slot] = base;
   ++valid_in_set_[set];
+  if (index_) index_->insert(key) = slot;
   if (size_count_[size]++ == 0) size_mask_ |= 1u << size;
   policy_->filled(set, slot);
   return evicted;
@@ -102,6 +113,7 @@ void TlbArray::drop(size_t index) {
   if (!e.valid) return;
   e.valid = false;
   base_[index] = kNoBase;
+  if (index_) index_->take(BlockKey{e.vpn, e.vmid, e.log2_pages});
   --valid_in_set_[index / ways_];
   if (--size_count_[e.log2_pages] == 0) size_mask_ &= ~(1u << e.log2_pages);
 }

@@ -27,7 +27,7 @@
 #include <vector>
 #include <systemc>
 
-#include "mmu/mshr_table.h"
+#include "mmu/flat_table.h"
 #include "mmu/page_walker.h"
 #include "mmu/tlb_array.h"
 #include "mmu/translation.h"
@@ -86,7 +86,7 @@ class Utcl1 : public sc_core::sc_module, public InvalidationTarget {
         : tlb(cfg.entries(), cfg.ways(), static_cast<Replacement>(cfg.replacement()), seed) {}
     TlbArray tlb;
     uint64_t port_free_ps = 0;
-    MshrTable<Key, Mshr> mshrs;
+    FlatTable<Key, Mshr> mshrs;
     std::deque<Payload*> waiting;  // MSHRs full, or blocked behind a miss (no hit-under-miss)
   };
 

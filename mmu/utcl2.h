@@ -37,7 +37,7 @@
 #include <vector>
 #include <systemc>
 
-#include "mmu/mshr_table.h"
+#include "mmu/flat_table.h"
 #include "mmu/page_walker.h"
 #include "mmu/tlb_array.h"
 #include "mmu/translation.h"
@@ -134,7 +134,7 @@ class Utcl2 : public sc_core::sc_module {
   sc_core::sc_time hit_latency_;
   uint64_t lookup_interval_ps_;
   std::vector<uint64_t> port_free_ps_;
-  MshrTable<Key, Mshr> mshrs_;
+  FlatTable<Key, Mshr> mshrs_;
   std::deque<Payload*> stalled_;
   uint32_t generation_[kVmids] = {};
   Context ctx_[kVmids];

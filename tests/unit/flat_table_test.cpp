@@ -1,19 +1,20 @@
-// The MSHR table of UTCL1 and UTCL2 (mmu/mshr_table.h): find, insert and take agree with a
-// std::map through growth and through erasures inside long probe runs (keys whose hashes
-// collide, runs that wrap around the end of the table); waiters keep arrival order.
+// The hash table of the UTCL1/UTCL2 MSHRs and the TLB tag indexes (mmu/flat_table.h): find,
+// insert and take agree with a std::map through growth and through erasures inside long
+// probe runs (keys whose hashes collide, runs that wrap around the end of the table);
+// waiters keep arrival order.
 #include <cstdint>
 #include <map>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "mmu/mshr_table.h"
+#include "mmu/flat_table.h"
 #include "sim/core/rng.h"
 
 namespace {
 
 using fl::Payload;
-using fl::mmu::MshrTable;
+using fl::mmu::FlatTable;
 using fl::mmu::MshrWaiters;
 
 // Keys of one bucket share a home slot on purpose. The table's home slot is the top bits
@@ -34,7 +35,7 @@ struct Value {
   uint64_t payload = 0;
 };
 
-void check_against(MshrTable<TestKey, Value>& t, const std::map<uint64_t, uint64_t>& ref,
+void check_against(FlatTable<TestKey, Value>& t, const std::map<uint64_t, uint64_t>& ref,
                    uint64_t buckets, uint64_t ids) {
   ASSERT_EQ(t.size(), ref.size());
   for (uint64_t id = 0; id < ids; ++id) {
@@ -56,10 +57,10 @@ void check_against(MshrTable<TestKey, Value>& t, const std::map<uint64_t, uint64
   ASSERT_EQ(seen, ref.size());
 }
 
-TEST(MshrTable, AgreesWithAMapThroughGrowthAndCollidingErasures) {
+TEST(FlatTable, AgreesWithAMapThroughGrowthAndCollidingErasures) {
   // Few buckets: long probe runs; many buckets: spread keys. Both wrap around.
   for (uint64_t buckets : {3ULL, 7ULL, 1000003ULL}) {
-    MshrTable<TestKey, Value> t;
+    FlatTable<TestKey, Value> t;
     std::map<uint64_t, uint64_t> ref;
     fl::Rng rng(buckets, 1);
     constexpr uint64_t kIds = 300;
@@ -86,8 +87,8 @@ TEST(MshrTable, AgreesWithAMapThroughGrowthAndCollidingErasures) {
   }
 }
 
-TEST(MshrTable, TakingAnAbsentKeyIsABug) {
-  MshrTable<TestKey, Value> t;
+TEST(FlatTable, TakingAnAbsentKeyIsABug) {
+  FlatTable<TestKey, Value> t;
   t.insert(TestKey{1, 5});
   EXPECT_THROW(t.take(TestKey{2, 5}), std::logic_error);
   EXPECT_EQ(t.size(), 1u);

@@ -1,12 +1,13 @@
-// The miss-status registers of a translation cache (UTCL1, UTCL2) as a lookup structure:
-// outstanding misses by key, each with the requests merged into it in arrival order.
+// Small hash tables of the translation path: the miss-status registers of UTCL1 and
+// UTCL2 (outstanding misses by key, each with the requests merged into it in arrival
+// order) and the tag index of the fully associative TLB arrays (block -> way).
 //
-// A miss looks its key up, and inserts or erases an entry, once per translation that
-// misses, so this is a flat open-addressing table (linear probing, at most half full,
-// backward-shift erase) rather than a std::map: no allocation per miss and one probe into
-// a dense array. Most misses have a single waiter, so the first is held inline. Iteration
-// order is unspecified; callers only find, insert, erase and count (and build sets).
-// Key needs operator== and a member hash() -> uint64_t.
+// Each is looked up, inserted into or erased from once or more per translation that
+// misses, so FlatTable is a flat open-addressing table (linear probing, at most half full,
+// backward-shift erase) rather than a std::map: no allocation per entry and one probe into
+// a dense array. Most misses have a single waiter, so MshrWaiters holds the first inline.
+// Iteration order is unspecified; callers only find, insert, erase and count (and build
+// sets). Key needs operator== and a member hash() -> uint64_t.
 #pragma once
 
 #include <cstddef>
@@ -42,17 +43,18 @@ class MshrWaiters {
 };
 
 template <class Key, class Value>
-class MshrTable {
+class FlatTable {
  public:
-  MshrTable() : slots_(8) {}
+  FlatTable() : slots_(8) {}
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 
   // The entry of `key`, or nullptr. Valid until the next insert or erase.
-  Value* find(const Key& key) {
+  Value* find(const Key& key) { return const_cast<Value*>(std::as_const(*this).find(key)); }
+  const Value* find(const Key& key) const {
     for (size_t i = home(key);; i = next(i)) {
-      Slot& s = slots_[i];
+      const Slot& s = slots_[i];
       if (!s.used) return nullptr;
       if (s.key == key) return &s.value;
     }
@@ -76,7 +78,7 @@ class MshrTable {
   Value take(const Key& key) {
     size_t hole = home(key);
     while (slots_[hole].used && !(slots_[hole].key == key)) hole = next(hole);
-    if (!slots_[hole].used) throw std::logic_error("MshrTable::take: no entry for the key");
+    if (!slots_[hole].used) throw std::logic_error("FlatTable::take: no entry for the key");
     Value out = std::move(slots_[hole].value);
     // Backward shift: move later entries of the probe run into the hole when the hole lies
     // between their home and their slot, so every entry stays reachable without tombstones.
