@@ -73,6 +73,43 @@ TEST(EventQueue, RunsCallbacksInTimeThenInsertionOrderAcrossQueues) {
             "");
 }
 
+// Renumbering the pending entries (done by itself before insertion numbers overflow)
+// keeps (time, insertion) order, including ties at one time across queues.
+TEST(EventQueue, RenumberingKeepsTheOrder) {
+  EXPECT_EQ(in_child([] {
+              EventQueue a("a");
+              EventQueue b("b");
+              std::vector<int> order;
+              sc_core::sc_spawn([&] {
+                // Ten ties at each of 1..5 ns, alternating queues, posted in a shuffled
+                // time order; a renumbering at 1 ns and another in the middle of posting.
+                int n = 0;
+                for (int round = 0; round < 10; ++round) {
+                  for (int t : {3, 1, 5, 2, 4}) {
+                    const int tag = t * 100 + round;
+                    EventQueue& q = n++ % 2 ? a : b;
+                    q.schedule(sc_time(t, SC_NS), [&order, tag] { order.push_back(tag); });
+                  }
+                  if (round == 4) fl::detail::Scheduler::get().renumber();
+                }
+                a.schedule(sc_time(1, SC_NS), [] { fl::detail::Scheduler::get().renumber(); });
+              });
+              sc_core::sc_start();
+              std::vector<int> want;
+              for (int t = 1; t <= 5; ++t) {
+                for (int round = 0; round < 10; ++round) want.push_back(t * 100 + round);
+              }
+              std::ostringstream err;
+              if (order != want) {
+                err << "order:";
+                for (int v : order) err << " " << v;
+                err << "\n";
+              }
+              return err.str();
+            }),
+            "");
+}
+
 // Counts live copies, so a callable that is never destroyed (or destroyed twice) shows.
 struct Tracked {
   static int live;
