@@ -87,14 +87,17 @@ void Utcl2::miss(Payload& gp) {
   const Context& c = ctx_[tr.vmid % kVmids];
   if ((c.cntl & regs::kVmCntlEnable) == 0) {
     // A disabled context translates nothing: fault without walking.
-    queue_.schedule(sc_core::SC_ZERO_TIME, [this, key, va] { walk_done(key, va, WalkResult{}); });
+    queue_.schedule(sc_core::SC_ZERO_TIME, [this, key] { finish_walk(key, WalkResult{}); });
     return;
   }
-  walker_.walk(tr.vmid, va & ~(kPageBytes - 1),
-               [this, key, va](const WalkResult& r) { walk_done(key, va, r); });
+  walker_.walk(tr.vmid, va & ~(kPageBytes - 1), this, key.generation);
 }
 
-void Utcl2::walk_done(Key key, uint64_t va, const WalkResult& r) {
+void Utcl2::walk_done(uint8_t vmid, uint64_t va, uint64_t tag, const WalkResult& r) {
+  finish_walk(Key{vmid, va >> kPageShift, static_cast<uint32_t>(tag)}, r);
+}
+
+void Utcl2::finish_walk(Key key, const WalkResult& r) {
   const Mshr m = mshrs_.take(key);
 
   const bool current = m.generation == generation_[key.vmid % kVmids];
@@ -128,7 +131,7 @@ void Utcl2::walk_done(Key key, uint64_t va, const WalkResult& r) {
     }
     if (!reported) {
       reported = true;
-      const uint64_t page = va & ~(kPageBytes - 1);
+      const uint64_t page = key.vpn << kPageShift;
       if (retry) {
         ++faults_;
         report = trace_ != nullptr ? trace_->fault_detected(pasid, page, tr.write) : 0;

@@ -52,7 +52,7 @@
 
 namespace fl::mmu {
 
-class Utcl2 : public sc_core::sc_module {
+class Utcl2 : public sc_core::sc_module, private WalkClient {
  public:
   Utcl2(sc_core::sc_module_name name, const config::Utcl2& cfg, const Clock& clock,
         PageWalker& walker, FaultTrace* trace, uint64_t seed);
@@ -112,7 +112,9 @@ class Utcl2 : public sc_core::sc_module {
   void on_request(Payload& gp);
   void lookup(Payload& gp);
   void miss(Payload& gp);
-  void walk_done(Key key, uint64_t va, const WalkResult& r);
+  // The walk's tag is the MSHR's generation; vmid and page give the rest of its key.
+  void walk_done(uint8_t vmid, uint64_t va, uint64_t tag, const WalkResult& r) override;
+  void finish_walk(Key key, const WalkResult& r);
   void answer_ok(Payload& gp, const TlbEntry& e, uint64_t vpn);
   void answer_fault(Payload& gp, bool retry, uint64_t report, uint64_t detect_ps);
   void report_fault(uint8_t vmid, uint16_t pasid, uint64_t va, bool write, bool retry, uint64_t report);
