@@ -165,8 +165,8 @@ TEST(TlbArray, InvalidatedWayIsReusedBeforeEvicting) {
   for (uint64_t vpn : {0, 2, 6, 8}) EXPECT_TRUE(hits(tlb, vpn)) << vpn;
 }
 
-// A fully associative array whose way count is not a multiple of the scan's step of four:
-// every way, the last ones included, hits; ways freed by an invalidation are refilled
+// A fully associative array of an odd way count (hash-indexed): every way, the last ones
+// included, hits; ways freed by an invalidation are refilled
 // before anything is evicted; a full array then evicts its least recently used entry.
 TEST(TlbArray, FullyAssociativeOddWayCountUsesEveryWay) {
   constexpr uint64_t kWays = 37;
