@@ -93,10 +93,10 @@ bool TlbArray::insert_block(uint8_t vmid, uint64_t vpn, uint64_t ppn, uint32_t l
     if (old.valid) {
       evicted = true;
       if (victim != nullptr) *victim = old;
-      drop(first + slot);
+      drop(first + slot, set);
     }
   } else {
-    drop(first + slot);
+    drop(first + slot, set);
   }
   s[slot] = TlbEntry{true, vmid, static_cast<uint8_t>(size), base, base_ppn, system, writeable};
   base_[first + slot] = base;
@@ -107,13 +107,13 @@ bool TlbArray::insert_block(uint8_t vmid, uint64_t vpn, uint64_t ppn, uint32_t l
   return evicted;
 }
 
-void TlbArray::drop(size_t index) {
+void TlbArray::drop(size_t index, uint32_t set) {
   TlbEntry& e = entries_[index];
   if (!e.valid) return;
   e.valid = false;
   base_[index] = kNoBase;
   if (index_) index_->take(BlockKey{e.vpn, e.vmid, e.log2_pages});
-  --valid_in_set_[index / ways_];
+  --valid_in_set_[set];
   if (--size_count_[e.log2_pages] == 0) size_mask_ &= ~(1u << e.log2_pages);
 }
 
@@ -122,7 +122,7 @@ uint32_t TlbArray::invalidate_vmid(uint8_t vmid) {
   for (size_t i = 0; i < entries_.size(); ++i) {
     const TlbEntry& e = entries_[i];
     if (e.valid && e.vmid == vmid) {
-      drop(i);
+      drop(i, static_cast<uint32_t>(i / ways_));
       ++n;
     }
   }
@@ -134,7 +134,7 @@ uint32_t TlbArray::invalidate_range(uint8_t vmid, uint64_t first, uint64_t last)
   for (size_t i = 0; i < entries_.size(); ++i) {
     const TlbEntry& e = entries_[i];
     if (e.valid && e.vmid == vmid && e.vpn <= last && e.vpn + e.pages() - 1 >= first) {
-      drop(i);
+      drop(i, static_cast<uint32_t>(i / ways_));
       ++n;
     }
   }
@@ -145,7 +145,7 @@ uint32_t TlbArray::invalidate_all() {
   uint32_t n = 0;
   for (size_t i = 0; i < entries_.size(); ++i) {
     if (entries_[i].valid) {
-      drop(i);
+      drop(i, static_cast<uint32_t>(i / ways_));
       ++n;
     }
   }

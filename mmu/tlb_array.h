@@ -89,7 +89,7 @@ class TlbArray {
   // The way holding the block, else ways_.
   uint32_t find_way(size_t first, const BlockKey& key) const;
   uint32_t set_of(uint64_t block) const { return static_cast<uint32_t>(block % sets_); }
-  void drop(size_t index);
+  void drop(size_t index, uint32_t set);  // `set` holds `index` (no division on the fill path)
 
   uint32_t sets_;
   uint32_t ways_;
