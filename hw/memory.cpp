@@ -35,6 +35,16 @@ Memory::Memory(sc_core::sc_module_name name, const MemoryParams& p, const std::s
   }
 }
 
+uint64_t Memory::service_ps(uint64_t granules) {
+  // Most pieces are one granule: keep the last answer (the conversion rounds through
+  // floating point in an out-of-line call).
+  if (granules != service_granules_) {
+    service_granules_ = granules;
+    service_ps_ = transfer_time(granules * params_.access_bytes, channel_gb_per_s_).value();
+  }
+  return service_ps_;
+}
+
 Memory::Place Memory::place(uint64_t addr) const {
   const uint64_t unit = addr / params_.interleave_bytes;
   const auto channel = static_cast<uint32_t>(unit % params_.channels);
@@ -79,7 +89,7 @@ void Memory::on_request(Payload& gp) {
     const uint64_t n = stop - a;
     const Place pl = place(a);
     const uint64_t granules = std::max<uint64_t>(1, (n + params_.access_bytes - 1) / params_.access_bytes);
-    const uint64_t service = transfer_time(granules * params_.access_bytes, channel_gb_per_s_).value();
+    const uint64_t service = service_ps(granules);
     uint64_t& busy = busy_until_ps_[pl.channel];
     const uint64_t start = std::max(now, busy);
     first_start = std::min(first_start, start);

@@ -65,6 +65,8 @@ class Memory : public sc_core::sc_module {
  private:
   void on_request(Payload& gp);
   unsigned on_debug(Payload& gp);
+  // Channel time to move `granules` access granules.
+  uint64_t service_ps(uint64_t granules);
 
   MemoryParams params_;
   SparseMemory storage_;
@@ -73,6 +75,8 @@ class Memory : public sc_core::sc_module {
   double channel_gb_per_s_;
   std::vector<uint64_t> busy_until_ps_;   // per channel
   std::vector<uint64_t> open_row_;        // per channel x bank; ~0 = none
+  uint64_t service_granules_ = 0;         // service_ps()'s last question and answer
+  uint64_t service_ps_ = 0;
   uint64_t watch_addr_ = 0;
   std::function<void()> watch_;
 

@@ -6,17 +6,46 @@
 namespace fl::hw {
 
 const SparseMemory::Page* SparseMemory::find(uint64_t page) const {
-  const auto it = pages_.find(page);
-  return it == pages_.end() ? nullptr : it->second.get();
+  if (last_.page == page) return last_.data;
+  if (slots_.empty()) return nullptr;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = home(page);; i = (i + 1) & mask) {
+    const Slot& s = slots_[i];
+    if (s.page == page) {
+      last_ = s;
+      return s.data;
+    }
+    if (s.page == kNoPage) return nullptr;
+  }
 }
 
 SparseMemory::Page& SparseMemory::touch(uint64_t page) {
-  auto& slot = pages_[page];
-  if (!slot) {
-    slot = std::make_unique<Page>();
-    slot->fill(0);
+  if (Page* p = const_cast<Page*>(find(page))) return *p;
+  // Keep the table at most half full, so probe sequences stay short.
+  if (2 * (pages_.size() + 1) > slots_.size()) rehash(slots_.empty() ? 64 : 2 * slots_.size());
+  pages_.push_back(std::make_unique<Page>());
+  Page* p = pages_.back().get();
+  p->fill(0);
+  const size_t mask = slots_.size() - 1;
+  size_t i = home(page);
+  while (slots_[i].page != kNoPage) i = (i + 1) & mask;
+  slots_[i] = Slot{page, p};
+  last_ = slots_[i];
+  return *p;
+}
+
+void SparseMemory::rehash(size_t slots) {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(slots, Slot{});
+  shift_ = 64;
+  for (size_t n = slots; n > 1; n >>= 1) --shift_;
+  const size_t mask = slots - 1;
+  for (const Slot& s : old) {
+    if (s.page == kNoPage) continue;
+    size_t i = home(s.page);
+    while (slots_[i].page != kNoPage) i = (i + 1) & mask;
+    slots_[i] = s;
   }
-  return *slot;
 }
 
 void SparseMemory::read(uint64_t addr, void* dst, uint64_t len) const {

@@ -1,12 +1,17 @@
 // Functional byte storage for a large physical address space: 4 KiB pages allocated on
 // first write; reads of untouched bytes return zero. Holds page tables, IH rings, fences
 // and migrated data without reserving the modelled capacity.
+//
+// Every timed page-table read of a walk looks a page up here, at random over megabytes of
+// tables, so the page index is a flat open-addressing table (one probe into a dense array
+// instead of a bucket and a node, each a likely cache miss) with a one-entry cache of the
+// last page found in front of it for sequential use (rings, copies). Pages are never freed.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
+#include <vector>
 
 namespace fl::hw {
 
@@ -39,11 +44,26 @@ class SparseMemory {
 
  private:
   using Page = std::array<uint8_t, kPageBytes>;
+  struct Slot {
+    uint64_t page = kNoPage;
+    Page* data = nullptr;
+  };
+  // No page number reaches this (addresses are below 2^64, pages below 2^52).
+  static constexpr uint64_t kNoPage = ~uint64_t{0};
+
   const Page* find(uint64_t page) const;
   Page& touch(uint64_t page);
+  size_t home(uint64_t page) const {
+    // Fibonacci hashing: the top bits of a multiplication spread consecutive pages.
+    return static_cast<size_t>((page * 0x9E3779B97F4A7C15ULL) >> shift_);
+  }
+  void rehash(size_t slots);
 
   uint64_t capacity_;
-  std::unordered_map<uint64_t, std::unique_ptr<Page>> pages_;
+  std::vector<std::unique_ptr<Page>> pages_;  // owns every page
+  std::vector<Slot> slots_;                   // linear probing; a power of two, at most half full
+  unsigned shift_ = 64;
+  mutable Slot last_;                         // the page found last (reads are const)
 };
 
 }  // namespace fl::hw

@@ -39,7 +39,7 @@ void PageWalker::set_root(uint8_t vmid, uint64_t root_pde) {
   invalidate(1u << (vmid % kVmids), 0x7);
 }
 
-void PageWalker::walk(uint8_t vmid, uint64_t va, Done done) {
+void PageWalker::walk(uint8_t vmid, uint64_t va, WalkClient* client, uint64_t tag) {
   Walk* w;
   if (free_walks_.empty()) {
     walks_.push_back(std::make_unique<Walk>());
@@ -48,7 +48,7 @@ void PageWalker::walk(uint8_t vmid, uint64_t va, Done done) {
     w = free_walks_.back();
     free_walks_.pop_back();
   }
-  *w = Walk{vmid, va, std::move(done)};
+  *w = Walk{vmid, va, client, tag};
   w->queued_ps = now_ps();
   ++per_vmid_[vmid % kVmids];
   if (active_ < cfg_.walkers()) {
@@ -143,7 +143,10 @@ void PageWalker::on_read(Payload& gp) {
 void PageWalker::finish(Walk* w, const WalkResult& r) {
   walk_ns_.sample(static_cast<double>(now_ps() - w->start_ps) / 1000.0);
   reads_per_walk_.sample(w->reads);
-  Done done = std::move(w->done);
+  WalkClient* client = w->client;
+  const uint8_t vmid = w->vmid;
+  const uint64_t va = w->va;
+  const uint64_t tag = w->tag;
   --per_vmid_[w->vmid % kVmids];
   free_walks_.push_back(w);
   --active_;
@@ -152,7 +155,7 @@ void PageWalker::finish(Walk* w, const WalkResult& r) {
     waiting_.pop_front();
     start(next);
   }
-  done(r);
+  client->walk_done(vmid, va, tag, r);
 }
 
 void PageWalker::invalidate(uint32_t vmid_mask, uint32_t level_mask) {

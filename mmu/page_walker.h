@@ -20,7 +20,6 @@
 #pragma once
 
 #include <deque>
-#include <functional>
 #include <memory>
 #include <vector>
 #include <systemc>
@@ -49,10 +48,19 @@ struct WalkResult {
   bool readable = false;
 };
 
+// Who is told when a walk ends (UTCL2). An interface and a tag rather than a
+// std::function: a walk is one per translation that misses UTCL2, and the state UTCL2
+// needs back does not fit std::function's inline buffer (it allocated once per walk).
+class WalkClient {
+ public:
+  virtual ~WalkClient() = default;
+  // The walk of page `va` of `vmid`, started with `tag`, has ended with `r`.
+  virtual void walk_done(uint8_t vmid, uint64_t va, uint64_t tag, const WalkResult& r) = 0;
+};
+
 class PageWalker : public sc_core::sc_module {
  public:
   static constexpr int kVmids = mmu::kVmids;
-  using Done = std::function<void(const WalkResult&)>;
 
   PageWalker(sc_core::sc_module_name name, const config::PageWalker& cfg, const Clock& clock);
 
@@ -60,7 +68,7 @@ class PageWalker : public sc_core::sc_module {
 
   // The VMID's page-table base register: a PDE value (address of PDB2, VALID, SYSTEM).
   void set_root(uint8_t vmid, uint64_t root_pde);
-  void walk(uint8_t vmid, uint64_t va, Done done);
+  void walk(uint8_t vmid, uint64_t va, WalkClient* client, uint64_t tag);
   // Drops the page-walk-cache entries of the VMIDs in `vmid_mask` at the directory levels
   // in `level_mask` (bit kPdb2, kPdb1, kPdb0); walks of those VMIDs in flight will not
   // install what they read. Optionally only entries covering [first_va, last_va].
@@ -74,7 +82,8 @@ class PageWalker : public sc_core::sc_module {
   struct Walk {
     uint8_t vmid;
     uint64_t va;
-    Done done;
+    WalkClient* client;
+    uint64_t tag;
     int level = 0;
     uint32_t generation = 0;
     uint32_t reads = 0;

@@ -72,10 +72,9 @@ void Utcl1::lookup(uint32_t i, Payload& gp) {
   }
   ++misses_;
   const Key key{tr.vmid, tr.write, vpn, generation_[tr.vmid % kVmids]};
-  auto it = in.mshrs.find(key);
-  if (it != in.mshrs.end()) {
+  if (Mshr* m = in.mshrs.find(key)) {
     ++merges_;
-    it->second.waiters.push_back(&gp);
+    m->waiters.push_back(&gp);
     return;
   }
   if (in.mshrs.size() >= cfg_.mshrs()) {
@@ -83,7 +82,7 @@ void Utcl1::lookup(uint32_t i, Payload& gp) {
     in.waiting.push_back(&gp);
     return;
   }
-  Mshr& m = in.mshrs[key];
+  Mshr& m = in.mshrs.insert(key);
   m.waiters.push_back(&gp);
   m.generation = generation_[tr.vmid % kVmids];
   Txn& t = pool_.acquire();
@@ -111,9 +110,7 @@ void Utcl1::on_l2_response(Payload& gp) {
   t.release();
   miss_ns_.sample(static_cast<double>(now_ps() - tag.sent_ps) / 1000.0);
   Instance& in = inst_[tag.instance];
-  auto it = in.mshrs.find(Key{tag.vmid, tag.write, tag.vpn, tag.generation});
-  Mshr m = std::move(it->second);
-  in.mshrs.erase(it);
+  const Mshr m = in.mshrs.take(Key{tag.vmid, tag.write, tag.vpn, tag.generation});
   if (res.status == TranslationExt::Status::kOk) {
     if (m.generation == generation_[tag.vmid % kVmids]) {
       const uint32_t size = std::min(res.log2_pages, cfg_.max_fragment());
@@ -125,7 +122,7 @@ void Utcl1::on_l2_response(Payload& gp) {
       ++stale_fills_;
     }
   }
-  for (Payload* w : m.waiters) answer(*w, res, 0);
+  m.waiters.for_each([&](Payload* w) { answer(*w, res, 0); });
   drain_waiting(tag.instance);
 }
 

@@ -23,11 +23,11 @@
 
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <vector>
 #include <systemc>
 
+#include "mmu/flat_table.h"
 #include "mmu/page_walker.h"
 #include "mmu/tlb_array.h"
 #include "mmu/translation.h"
@@ -70,15 +70,15 @@ class Utcl1 : public sc_core::sc_module, public InvalidationTarget {
     bool write;
     uint64_t vpn;
     uint32_t generation;
-    bool operator<(const Key& o) const {
-      if (vmid != o.vmid) return vmid < o.vmid;
-      if (write != o.write) return write < o.write;
-      if (vpn != o.vpn) return vpn < o.vpn;
-      return generation < o.generation;
+    bool operator==(const Key& o) const {
+      return vpn == o.vpn && vmid == o.vmid && write == o.write && generation == o.generation;
+    }
+    uint64_t hash() const {
+      return vpn ^ (uint64_t{vmid} << 52) ^ (uint64_t{write} << 51) ^ (uint64_t{generation} << 56);
     }
   };
   struct Mshr {
-    std::vector<Payload*> waiters;
+    MshrWaiters waiters;
     uint32_t generation = 0;
   };
   struct Instance {
@@ -86,7 +86,7 @@ class Utcl1 : public sc_core::sc_module, public InvalidationTarget {
         : tlb(cfg.entries(), cfg.ways(), static_cast<Replacement>(cfg.replacement()), seed) {}
     TlbArray tlb;
     uint64_t port_free_ps = 0;
-    std::map<Key, Mshr> mshrs;
+    FlatTable<Key, Mshr> mshrs;
     std::deque<Payload*> waiting;  // MSHRs full, or blocked behind a miss (no hit-under-miss)
   };
 

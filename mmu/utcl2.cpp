@@ -29,6 +29,7 @@ Utcl2::Utcl2(sc_core::sc_module_name name, const config::Utcl2& cfg, const Clock
       tlb_(cfg.entries(), cfg.ways(), static_cast<Replacement>(cfg.replacement()), seed),
       queue_("queue"),
       hit_latency_(clock.cycles(cfg.hit_latency_cycles())),
+      lookup_interval_ps_(clock.cycles(cfg.lookup_interval_cycles()).value()),
       port_free_ps_(std::max(1u, cfg.ports()), 0) {}
 
 bool Utcl2::retry_enabled(uint8_t vmid) const {
@@ -47,8 +48,8 @@ void Utcl2::on_request(Payload& gp) {
   const uint64_t now = now_ps();
   auto port = std::min_element(port_free_ps_.begin(), port_free_ps_.end());
   const uint64_t start = std::max(now, *port);
-  *port = start + clock_.cycles(cfg_.lookup_interval_cycles()).value();
-  queue_.schedule(ps(start - now) + hit_latency_, [this, &gp] { lookup(gp); });
+  *port = start + lookup_interval_ps_;
+  queue_.schedule_at_ps(start + hit_latency_.value(), [this, &gp] { lookup(gp); });
 }
 
 void Utcl2::lookup(Payload& gp) {
@@ -69,10 +70,9 @@ void Utcl2::miss(Payload& gp) {
   auto& tr = *gp.get_extension<TranslationExt>();
   const uint64_t va = gp.get_address();
   const Key key{tr.vmid, va >> kPageShift, generation_[tr.vmid % kVmids]};
-  auto it = mshrs_.find(key);
-  if (it != mshrs_.end()) {
+  if (Mshr* m = mshrs_.find(key)) {
     ++merges_;
-    it->second.waiters.push_back(&gp);
+    m->waiters.push_back(&gp);
     return;
   }
   if (mshrs_.size() >= cfg_.mshrs()) {
@@ -81,23 +81,24 @@ void Utcl2::miss(Payload& gp) {
     return;
   }
   mshr_occupancy_.sample(static_cast<double>(mshrs_.size()));
-  Mshr& m = mshrs_[key];
+  Mshr& m = mshrs_.insert(key);
   m.waiters.push_back(&gp);
   m.generation = generation_[tr.vmid % kVmids];
   const Context& c = ctx_[tr.vmid % kVmids];
   if ((c.cntl & regs::kVmCntlEnable) == 0) {
     // A disabled context translates nothing: fault without walking.
-    queue_.schedule(sc_core::SC_ZERO_TIME, [this, key, va] { walk_done(key, va, WalkResult{}); });
+    queue_.schedule(sc_core::SC_ZERO_TIME, [this, key] { finish_walk(key, WalkResult{}); });
     return;
   }
-  walker_.walk(tr.vmid, va & ~(kPageBytes - 1),
-               [this, key, va](const WalkResult& r) { walk_done(key, va, r); });
+  walker_.walk(tr.vmid, va & ~(kPageBytes - 1), this, key.generation);
 }
 
-void Utcl2::walk_done(Key key, uint64_t va, const WalkResult& r) {
-  auto it = mshrs_.find(key);
-  Mshr m = std::move(it->second);
-  mshrs_.erase(it);
+void Utcl2::walk_done(uint8_t vmid, uint64_t va, uint64_t tag, const WalkResult& r) {
+  finish_walk(Key{vmid, va >> kPageShift, static_cast<uint32_t>(tag)}, r);
+}
+
+void Utcl2::finish_walk(Key key, const WalkResult& r) {
+  const Mshr m = mshrs_.take(key);
 
   const bool current = m.generation == generation_[key.vmid % kVmids];
   TlbEntry entry;
@@ -124,16 +125,16 @@ void Utcl2::walk_done(Key key, uint64_t va, const WalkResult& r) {
   uint64_t report = 0;
   bool reported = false;
   const uint64_t detect = now_ps();
-  for (Payload* gp : m.waiters) {
+  m.waiters.for_each([&](Payload* gp) {
     auto& tr = *gp->get_extension<TranslationExt>();
     tr.pasid = pasid;
     if (r.valid && r.readable && (!tr.write || r.writeable)) {
       answer_ok(*gp, entry, key.vpn);
-      continue;
+      return;
     }
     if (!reported) {
       reported = true;
-      const uint64_t page = va & ~(kPageBytes - 1);
+      const uint64_t page = key.vpn << kPageShift;
       if (retry) {
         ++faults_;
         report = trace_ != nullptr ? trace_->fault_detected(pasid, page, tr.write) : 0;
@@ -143,7 +144,7 @@ void Utcl2::walk_done(Key key, uint64_t va, const WalkResult& r) {
       report_fault(key.vmid, pasid, page, tr.write, retry, report);
     }
     answer_fault(*gp, retry, report, detect);
-  }
+  });
   // Heavyweight invalidations waiting for this walk.
   std::vector<Invalidation*> waiting;
   for (const auto& inv : invalidations_in_flight_) {
@@ -259,9 +260,9 @@ void Utcl2::start_invalidation(uint32_t req) {
   uint64_t cycles = type == 1 ? cfg_.lightweight_invalidate_latency_cycles() : cfg_.invalidate_latency_cycles();
   if (type == 2) {
     cycles += cfg_.heavyweight_extra_cycles();
-    for (const auto& [key, m] : mshrs_) {
+    mshrs_.for_each([&](const Key& key, const Mshr&) {
       if ((vmids >> key.vmid) & 1) inv->walks.insert(key);
-    }
+    });
   }
   // A walk started before this point must not fill, even if it ends before the flush does.
   fence(vmids);

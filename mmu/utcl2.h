@@ -33,11 +33,11 @@
 #pragma once
 
 #include <deque>
-#include <map>
 #include <set>
 #include <vector>
 #include <systemc>
 
+#include "mmu/flat_table.h"
 #include "mmu/page_walker.h"
 #include "mmu/tlb_array.h"
 #include "mmu/translation.h"
@@ -52,7 +52,7 @@
 
 namespace fl::mmu {
 
-class Utcl2 : public sc_core::sc_module {
+class Utcl2 : public sc_core::sc_module, private WalkClient {
  public:
   Utcl2(sc_core::sc_module_name name, const config::Utcl2& cfg, const Clock& clock,
         PageWalker& walker, FaultTrace* trace, uint64_t seed);
@@ -85,10 +85,14 @@ class Utcl2 : public sc_core::sc_module {
       if (vpn != o.vpn) return vpn < o.vpn;
       return generation < o.generation;
     }
+    bool operator==(const Key& o) const {
+      return vpn == o.vpn && vmid == o.vmid && generation == o.generation;
+    }
+    uint64_t hash() const { return vpn ^ (uint64_t{vmid} << 52) ^ (uint64_t{generation} << 56); }
   };
   struct Mshr {
-    std::vector<Payload*> waiters;
-    uint32_t generation;
+    MshrWaiters waiters;
+    uint32_t generation = 0;
   };
   struct Context {
     uint32_t cntl = 0;
@@ -108,7 +112,9 @@ class Utcl2 : public sc_core::sc_module {
   void on_request(Payload& gp);
   void lookup(Payload& gp);
   void miss(Payload& gp);
-  void walk_done(Key key, uint64_t va, const WalkResult& r);
+  // The walk's tag is the MSHR's generation; vmid and page give the rest of its key.
+  void walk_done(uint8_t vmid, uint64_t va, uint64_t tag, const WalkResult& r) override;
+  void finish_walk(Key key, const WalkResult& r);
   void answer_ok(Payload& gp, const TlbEntry& e, uint64_t vpn);
   void answer_fault(Payload& gp, bool retry, uint64_t report, uint64_t detect_ps);
   void report_fault(uint8_t vmid, uint16_t pasid, uint64_t va, bool write, bool retry, uint64_t report);
@@ -128,8 +134,9 @@ class Utcl2 : public sc_core::sc_module {
   EventQueue queue_;
   TxnPool pool_;
   sc_core::sc_time hit_latency_;
+  uint64_t lookup_interval_ps_;
   std::vector<uint64_t> port_free_ps_;
-  std::map<Key, Mshr> mshrs_;
+  FlatTable<Key, Mshr> mshrs_;
   std::deque<Payload*> stalled_;
   uint32_t generation_[kVmids] = {};
   Context ctx_[kVmids];

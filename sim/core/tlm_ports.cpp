@@ -19,21 +19,30 @@ AtInitiatorPort::AtInitiatorPort(const char* name, ResponseFn on_response)
   socket.bind(*this);
 }
 
+namespace {
+// The delay from `now` to `at`, reusing `asked` (the delay the sender gave) when it is the
+// same: sc_time::from_value is an out-of-line call, and most messages are not held back.
+sc_time delay_to(uint64_t at, uint64_t now, const sc_time* asked) {
+  if (asked != nullptr && now + asked->value() == at) return *asked;
+  return at == now ? sc_core::SC_ZERO_TIME : sc_time::from_value(at - now);
+}
+}  // namespace
+
 void AtInitiatorPort::send(Payload& gp, const sc_time& delay) {
   const uint64_t at = now_ps() + delay.value();
   if (pending_.empty() && req_free_ps_ != kBlocked) {
-    issue(gp, at);
+    issue(gp, at, &delay);
   } else {
     pending_.push_back(Pending{&gp, at});
   }
 }
 
-void AtInitiatorPort::issue(Payload& gp, uint64_t at_ps) {
+void AtInitiatorPort::issue(Payload& gp, uint64_t at_ps, const sc_time* asked) {
   // A request may not overtake the previous one's END_REQ.
   const uint64_t now = now_ps();
   const uint64_t at = std::max({at_ps, req_free_ps_, now});
   tlm::tlm_phase phase = tlm::BEGIN_REQ;
-  sc_time d = sc_time::from_value(at - now);
+  sc_time d = delay_to(at, now, asked);
   switch (socket->nb_transport_fw(gp, phase, d)) {
     case tlm::TLM_ACCEPTED:
       req_free_ps_ = kBlocked;
@@ -126,14 +135,14 @@ void AtTargetPort::respond(Payload& gp, const sc_time& delay) {
   if (resp_open_) {
     pending_.push_back(Pending{&gp, at});
   } else {
-    issue_response(gp, at);
+    issue_response(gp, at, &delay);
   }
 }
 
-void AtTargetPort::issue_response(Payload& gp, uint64_t at_ps) {
+void AtTargetPort::issue_response(Payload& gp, uint64_t at_ps, const sc_time* asked) {
   const uint64_t now = now_ps();
   tlm::tlm_phase phase = tlm::BEGIN_RESP;
-  sc_time d = sc_time::from_value(at_ps > now ? at_ps - now : 0);
+  sc_time d = delay_to(std::max(at_ps, now), now, asked);
   const tlm::tlm_sync_enum s = socket->nb_transport_bw(gp, phase, d);
   if (s == tlm::TLM_ACCEPTED) resp_open_ = true;  // wait for END_RESP
 }

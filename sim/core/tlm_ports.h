@@ -45,7 +45,8 @@ class AtInitiatorPort : public tlm::tlm_bw_transport_if<> {
                                      sc_core::sc_time& delay) override;
   void invalidate_direct_mem_ptr(sc_dt::uint64, sc_dt::uint64) override {}
 
-  void issue(Payload& gp, uint64_t at_ps);
+  // `asked`: the sender's own delay, if this is its send (reused when nothing held it back).
+  void issue(Payload& gp, uint64_t at_ps, const sc_core::sc_time* asked = nullptr);
   void drain();
   void deliver(Payload& gp, const sc_core::sc_time& delay);
 
@@ -82,7 +83,7 @@ class AtTargetPort : public tlm::tlm_fw_transport_if<> {
   bool get_direct_mem_ptr(Payload&, tlm::tlm_dmi&) override { return false; }
   unsigned int transport_dbg(Payload& gp) override;
 
-  void issue_response(Payload& gp, uint64_t at_ps);
+  void issue_response(Payload& gp, uint64_t at_ps, const sc_core::sc_time* asked = nullptr);
 
   std::string name_;
   RequestFn on_request_;

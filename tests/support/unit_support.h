@@ -9,6 +9,7 @@
 #include <string>
 #include <system_error>
 #include <vector>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -73,6 +74,37 @@ inline std::string input_error(const std::function<void()>& f) {
   }
   ADD_FAILURE() << "expected fl::InputError, nothing was thrown";
   return "";
+}
+
+// Runs `body` in a child process; returns its failure messages ("" if it passed). Tests
+// that run the SystemC kernel use it: the kernel simulates once per process.
+inline std::string in_child(const std::function<std::string()>& body) {
+  int fds[2];
+  if (pipe(fds) != 0) return "pipe failed";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    std::string msg;
+    try {
+      msg = body();
+    } catch (const std::exception& e) {
+      msg = std::string("exception: ") + e.what();
+    }
+    if (!msg.empty()) (void)!write(fds[1], msg.data(), msg.size());
+    close(fds[1]);
+    _exit(msg.empty() ? 0 : 1);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status)) return "child crashed " + out;
+  if (WEXITSTATUS(status) != 0 && out.empty()) return "child failed without a message";
+  return out;
 }
 
 }  // namespace fl::test

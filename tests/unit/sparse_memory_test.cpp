@@ -196,3 +196,23 @@ TEST(SparseMemory, ZerosWrittenToUntouchedPagesAllocateNothing) {
   EXPECT_EQ(m.read64(2 * kPage), 0u);
   EXPECT_EQ(m.pages_allocated(), 1u);
 }
+
+// The page index grows (rehashes) many times over; every page keeps its own bytes, pages
+// never written stay zero, and alternating between pages defeats the last-page cache.
+TEST(SparseMemory, ThousandsOfScatteredPagesKeepTheirOwnBytes) {
+  SparseMemory m(kCapacity);
+  constexpr uint64_t kPages = 5000;
+  // Scattered over the address space, with neighbours (page + 1) left untouched.
+  auto page_of = [](uint64_t i) { return (i * 2654435761ULL) % (kCapacity / kPage / 2) * 2; };
+  for (uint64_t i = 0; i < kPages; ++i) m.write64(page_of(i) * kPage + 8 * (i % 512), i + 1);
+  EXPECT_EQ(m.pages_allocated(), kPages);
+  for (uint64_t i = 0; i < kPages; ++i) {
+    ASSERT_EQ(m.read64(page_of(i) * kPage + 8 * (i % 512)), i + 1) << "page " << i;
+    ASSERT_EQ(m.read64((page_of(i) + 1) * kPage + 8 * (i % 512)), 0u) << "neighbour of page " << i;
+    ASSERT_EQ(m.read64(page_of(kPages - 1 - i) * kPage + 8 * ((kPages - 1 - i) % 512)), kPages - i);
+  }
+  // Writing again to an existing page does not allocate another.
+  m.write64(page_of(17) * kPage, 99);
+  EXPECT_EQ(m.pages_allocated(), kPages);
+  EXPECT_EQ(m.read64(page_of(17) * kPage), 99u);
+}

@@ -1,7 +1,9 @@
 // UTCL2 tag/data array (mmu/tlb_array.h): hit/miss, LRU victim selection within a set,
 // in-place refresh, invalidation by VMID and by VPN range, set selection by vpn % sets.
+#include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -163,6 +165,45 @@ TEST(TlbArray, InvalidatedWayIsReusedBeforeEvicting) {
   for (uint64_t vpn : {0, 2, 6, 8}) EXPECT_TRUE(hits(tlb, vpn)) << vpn;
 }
 
+// A fully associative array of an odd way count (hash-indexed): every way, the last ones
+// included, hits; ways freed by an invalidation are refilled
+// before anything is evicted; a full array then evicts its least recently used entry.
+TEST(TlbArray, FullyAssociativeOddWayCountUsesEveryWay) {
+  constexpr uint64_t kWays = 37;
+  TlbArray tlb(kWays, kWays);
+  for (uint64_t vpn = 0; vpn < kWays; ++vpn) EXPECT_FALSE(tlb.insert(kVmid, vpn * 512, ppn_of(vpn), false, true));
+  for (uint64_t vpn = 0; vpn < kWays; ++vpn) {
+    const TlbEntry* e = tlb.lookup(kVmid, vpn * 512);
+    ASSERT_NE(e, nullptr) << vpn;
+    EXPECT_EQ(e->translate(vpn * 512), ppn_of(vpn));
+  }
+  ASSERT_EQ(tlb.invalidate_range(kVmid, 5 * 512, 5 * 512), 1u);
+  ASSERT_EQ(tlb.invalidate_range(kVmid, 36 * 512, 36 * 512), 1u);
+  EXPECT_FALSE(tlb.insert(kVmid, 100 * 512, ppn_of(100), false, true));
+  EXPECT_FALSE(tlb.insert(kVmid, 101 * 512, ppn_of(101), false, true));
+  EXPECT_EQ(tlb.valid_entries(), kWays);
+  // Full: the next fill evicts page 0, the least recently looked up.
+  TlbEntry victim;
+  EXPECT_TRUE(tlb.insert(kVmid, 102 * 512, ppn_of(102), false, true, &victim));
+  EXPECT_EQ(victim.vpn, 0u);
+  EXPECT_FALSE(hits(tlb, 0));
+  for (uint64_t vpn : {1, 4, 6, 35, 100, 101, 102}) EXPECT_TRUE(hits(tlb, vpn * 512)) << vpn;
+}
+
+// The same block base in another VMID sits in an earlier way: the scan goes past it.
+TEST(TlbArray, LookupAndRefillSkipAnotherVmidsEntryForTheSameBase) {
+  TlbArray tlb(8, 8);
+  insert_all(tlb, {40}, 1);
+  insert_all(tlb, {40}, 2);
+  ASSERT_NE(tlb.lookup(2, 40), nullptr);
+  EXPECT_EQ(tlb.lookup(2, 40)->vmid, 2);
+  // Refilling VMID 2's block replaces it in place: still two entries.
+  EXPECT_FALSE(tlb.insert(2, 40, ppn_of(41), false, true));
+  EXPECT_EQ(tlb.valid_entries(), 2u);
+  EXPECT_EQ(tlb.lookup(2, 40)->ppn, ppn_of(41));
+  EXPECT_EQ(tlb.lookup(1, 40)->ppn, ppn_of(40));
+}
+
 TEST(TlbArray, SetIsSelectedByVpnModuloSets) {
   TlbArray tlb(16, 2);  // 8 sets of 2 ways
   ASSERT_EQ(tlb.sets(), 8u);
@@ -306,5 +347,83 @@ TEST(TlbReplacement, LruListMatchesRecencyStampsUnderRandomUse) {
       if (stamp[set * kWays + w] < stamp[set * kWays + want]) want = w;
     }
     ASSERT_EQ(lru.victim(set), want) << "step " << i;
+  }
+}
+
+// A fully associative LRU array (hash-indexed from 16 ways) against a reference: a list
+// in recency order. Random fills of three block sizes in two VMIDs, lookups and range
+// invalidations; hits, translations, evictions and victims must agree at every step.
+TEST(TlbArray, FullyAssociativeLruMatchesARecencyListUnderRandomUse) {
+  struct Ref {
+    uint8_t vmid;
+    uint32_t size;
+    uint64_t base;
+    uint64_t ppn;
+  };
+  for (uint32_t ways : {16u, 40u}) {
+    TlbArray tlb(ways, ways);
+    std::vector<Ref> lru;  // front: least recently used
+    fl::Rng rng(ways, 3);
+    const uint32_t sizes[] = {0, 4, 9};
+    auto ref_find = [&](uint8_t vmid, uint64_t vpn) -> int {
+      // The array probes block sizes smallest first; the reference does the same.
+      for (uint32_t size : sizes) {
+        for (size_t i = 0; i < lru.size(); ++i) {
+          if (lru[i].vmid == vmid && lru[i].size == size && lru[i].base == ((vpn >> size) << size)) {
+            return static_cast<int>(i);
+          }
+        }
+      }
+      return -1;
+    };
+    for (int step = 0; step < 20000; ++step) {
+      const auto vmid = static_cast<uint8_t>(1 + rng.below(2));
+      const uint64_t vpn = rng.below(4096);
+      const uint64_t op = rng.below(10);
+      if (op < 5) {
+        const int i = ref_find(vmid, vpn);
+        const TlbEntry* e = tlb.lookup(vmid, vpn);
+        ASSERT_EQ(e != nullptr, i >= 0) << "step " << step;
+        if (i >= 0) {
+          const Ref r = lru[static_cast<size_t>(i)];
+          ASSERT_EQ(e->translate(vpn), r.ppn + (vpn - r.base)) << "step " << step;
+          lru.erase(lru.begin() + i);
+          lru.push_back(r);
+        }
+      } else if (op < 9) {
+        const uint32_t size = sizes[rng.below(3)];
+        const uint64_t base = (vpn >> size) << size;
+        const uint64_t ppn = 0x10000 + rng.below(1u << 20);
+        TlbEntry victim;
+        const bool evicted = tlb.insert_block(vmid, vpn, ppn + (vpn - base), size, false, true, &victim);
+        auto same = std::find_if(lru.begin(), lru.end(), [&](const Ref& r) {
+          return r.vmid == vmid && r.size == size && r.base == base;
+        });
+        bool ref_evicted = false;
+        if (same != lru.end()) {
+          lru.erase(same);
+        } else if (lru.size() == ways) {
+          ref_evicted = true;
+          ASSERT_TRUE(evicted) << "step " << step;
+          ASSERT_EQ(victim.vpn, lru.front().base) << "step " << step;
+          ASSERT_EQ(victim.vmid, lru.front().vmid) << "step " << step;
+          lru.erase(lru.begin());
+        }
+        ASSERT_EQ(evicted, ref_evicted) << "step " << step;
+        lru.push_back(Ref{vmid, size, base, ppn});
+      } else {
+        const uint64_t last = vpn + rng.below(64);
+        uint32_t n = 0;
+        for (size_t i = lru.size(); i-- > 0;) {
+          const Ref& r = lru[i];
+          if (r.vmid == vmid && r.base <= last && r.base + (uint64_t{1} << r.size) - 1 >= vpn) {
+            lru.erase(lru.begin() + static_cast<long>(i));
+            ++n;
+          }
+        }
+        ASSERT_EQ(tlb.invalidate_range(vmid, vpn, last), n) << "step " << step;
+      }
+      ASSERT_EQ(tlb.valid_entries(), lru.size()) << "step " << step;
+    }
   }
 }

@@ -4,9 +4,6 @@
 // faults are fatal and retry faults are NACKed; a heavyweight flush waits for walks in
 // flight. Each test elaborates and simulates in a forked child process, because a SystemC
 // kernel simulates once per process.
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -27,11 +24,13 @@
 #include "mmu/fault_report.h"
 #include "sim/core/stats.h"
 #include "sim/core/txn.h"
+#include "tests/support/unit_support.h"
 
 namespace {
 
 using namespace fl;
 using namespace fl::mmu;
+using fl::test::in_child;
 namespace regs = fl::hw::regs;
 
 constexpr uint64_t k4K = 4096;
@@ -39,36 +38,6 @@ constexpr uint64_t k64K = 64 * 1024;
 constexpr uint64_t k2M = 2ULL << 20;
 constexpr uint8_t kVmid = 8;
 constexpr uint64_t kFlags = pte::kValid | pte::kReadable | pte::kWriteable;
-
-// Runs `body` in a child process; returns its failure messages ("" if it passed).
-std::string in_child(const std::function<std::string()>& body) {
-  int fds[2];
-  if (pipe(fds) != 0) return "pipe failed";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    std::string msg;
-    try {
-      msg = body();
-    } catch (const std::exception& e) {
-      msg = std::string("exception: ") + e.what();
-    }
-    if (!msg.empty()) (void)!write(fds[1], msg.data(), msg.size());
-    close(fds[1]);
-    _exit(msg.empty() ? 0 : 1);
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status)) return "child crashed " + out;
-  if (WEXITSTATUS(status) != 0 && out.empty()) return "child failed without a message";
-  return out;
-}
 
 // Records the fault interrupts UTCL2 raises.
 struct IhSink : sc_core::sc_module {
