@@ -308,6 +308,13 @@ bool Svm::gpu_access(const SvmRange& r) const {
   }
 }
 
+std::pair<uint64_t, uint64_t> Svm::window(const SvmRange& r, uint64_t va) {
+  const uint64_t size = (1ULL << r.granularity) * kPageBytes;
+  const uint64_t ws = std::max(align_down(va, size), r.start);
+  const uint64_t we = std::min(align_down(va, size) + size, r.end);
+  return {(ws - r.start) / kPageBytes, (we - ws) / kPageBytes};
+}
+
 std::optional<wl::Location> Svm::best_location(const SvmRange& r) const {
   if (apu_) return wl::SYSMEM;  // is_app_apu: restore in system memory
   if (r.preferred == wl::GPU || r.preferred == wl::SYSMEM) return r.preferred;
@@ -599,12 +606,7 @@ Svm::Served Svm::restore_pages(DriverThread& t, const RetryFault& f) {
   if (trace_ != nullptr && f.report != 0) trace_->milestone(f.report, Milestone::kLookupDone, sc_core::sc_time_stamp());
   smi_.page_fault_start(now_ns(), va, f.write);
 
-  // The window: 2^granularity pages around the fault, clipped to the range.
-  const uint64_t size = (1ULL << r->granularity) * kPageBytes;
-  const uint64_t ws = std::max(align_down(va, size), r->start);
-  const uint64_t we = std::min(align_down(va, size) + size, r->end);
-  const uint64_t first = (ws - r->start) / kPageBytes;
-  const uint64_t n = (we - ws) / kPageBytes;
+  const auto [first, n] = window(*r, va);
   const uint64_t range_start = r->start;
 
   bool migrated = false;
@@ -731,17 +733,7 @@ void Svm::restore_worker() {
     {
       LockGuard mm(t, mmap_lock_, /*shared=*/true);
       LockGuard svms(t, svms_lock_, /*shared=*/false);
-      std::vector<uint64_t> starts;
-      for (const auto& [s, r] : ranges_) {
-        if (r.invalid) starts.push_back(s);
-      }
-      for (const uint64_t s : starts) {
-        SvmRange* r = find_range(s);
-        if (r == nullptr || !r->invalid) continue;
-        t.compute_ns(cfg_.revalidate_ns());
-        if (gpu_access(*r)) validate_and_map(t, *r, 0, r->pages(), 0);
-        r->invalid = false;
-      }
+      map_invalid_ranges(t);
     }
     if (evicted_ranges_ == evicted) {
       evicted_ranges_ = 0;
@@ -793,6 +785,11 @@ void Svm::gpu_job_end(uint64_t id) {
 void Svm::revalidate(DriverThread& t) {
   if (xnack_) return;
   LockGuard mm(t, mmap_lock_, /*shared=*/true);
+  map_invalid_ranges(t);
+}
+
+void Svm::map_invalid_ranges(DriverThread& t) {
+  // By start: validate_and_map may sleep, and ranges may split meanwhile.
   std::vector<uint64_t> starts;
   for (const auto& [s, r] : ranges_) {
     if (r.invalid) starts.push_back(s);
@@ -869,11 +866,8 @@ void Svm::cpu_touch(DriverThread& t, const std::string& process, uint64_t va, ui
       ++cpu_faults_;
       SvmRange* r = find_range(a);
       if (r != nullptr) {
-        const uint64_t size = (1ULL << r->granularity) * kPageBytes;
-        const uint64_t ws = std::max(align_down(a, size), r->start);
-        const uint64_t we = std::min(align_down(a, size) + size, r->end);
-        migrate(t, *r, (ws - r->start) / kPageBytes, (we - ws) / kPageBytes, wl::SYSMEM,
-                MigrateTrigger::kPagefaultCpu);
+        const auto [first, n] = window(*r, a);
+        migrate(t, *r, first, n, wl::SYSMEM, MigrateTrigger::kPagefaultCpu);
       }
       p = mm_.pte(a);
     }

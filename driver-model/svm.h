@@ -210,6 +210,9 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   // Merges neighbours of equal attributes and state around [start, end).
   void merge_around(uint64_t start, uint64_t end);
   std::optional<wl::Location> best_location(const SvmRange& r) const;
+  // The migration window around `va`: 2^granularity pages, aligned, clipped to the range
+  // (first page index in the range, page count).
+  static std::pair<uint64_t, uint64_t> window(const SvmRange& r, uint64_t va);
   bool gpu_access(const SvmRange& r) const;
 
   // Migrates pages [first, first + n) of `r` to `loc`; false if VRAM could not be had.
@@ -228,6 +231,8 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   void invalidate(const NotifyRange& nr, DriverThread* t);
   void wait_for_gpu(DriverThread& t, uint64_t start, uint64_t end);
   void schedule_restore(double delay_ns);
+  // Maps every range marked invalid again (revalidate_ns each) and clears the mark.
+  void map_invalid_ranges(DriverThread& t);
   void restore_worker();
   void start_drain();
   uint32_t smi_loc(wl::Location l) const;

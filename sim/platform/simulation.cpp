@@ -66,34 +66,32 @@ struct Models {
 // already evicted (by a workload preempt) is unmapped; restore maps those again.
 driver::QueueControl process_queue_control(hw::CommandProcessor& cp) {
   auto mine = std::make_shared<std::vector<hw::CommandProcessor::QueueId>>();
+  // Runs `op` on each of the process's queues; `done` once every one has answered.
+  const auto on_each = [mine](std::function<void()> done, const auto& op) {
+    auto left = std::make_shared<size_t>(mine->size());
+    if (*left == 0) {
+      done();
+      return;
+    }
+    const auto one_done = [left, done] {
+      if (--*left == 0) done();
+    };
+    for (const auto q : *mine) op(q, one_done);
+  };
   driver::QueueControl c;
-  c.evict_all = [&cp, mine](std::function<void()> done) {
+  c.evict_all = [&cp, mine, on_each](std::function<void()> done) {
     mine->clear();
     for (hw::CommandProcessor::QueueId q = 0; q < cp.queue_count(); ++q) {
       if (!cp.evicted(q)) mine->push_back(q);
     }
-    auto left = std::make_shared<size_t>(mine->size());
-    if (*left == 0) {
-      done();
-      return;
-    }
-    for (const auto q : *mine) {
-      cp.evict(q, [left, done](const hw::CommandProcessor::PreemptResult&) {
-        if (--*left == 0) done();
-      });
-    }
+    on_each(std::move(done), [&cp](hw::CommandProcessor::QueueId q, const std::function<void()>& one_done) {
+      cp.evict(q, [one_done](const hw::CommandProcessor::PreemptResult&) { one_done(); });
+    });
   };
-  c.restore_all = [&cp, mine](std::function<void()> done) {
-    auto left = std::make_shared<size_t>(mine->size());
-    if (*left == 0) {
-      done();
-      return;
-    }
-    for (const auto q : *mine) {
-      cp.restore(q, [left, done](double) {
-        if (--*left == 0) done();
-      });
-    }
+  c.restore_all = [&cp, on_each](std::function<void()> done) {
+    on_each(std::move(done), [&cp](hw::CommandProcessor::QueueId q, const std::function<void()>& one_done) {
+      cp.restore(q, [one_done](double) { one_done(); });
+    });
   };
   return c;
 }
