@@ -75,7 +75,7 @@ class Rig : public sc_core::sc_module {
     if (in_flight_ == 0) {
       for (int i = 0; i < kOutstanding; ++i) issue();
     }
-    while (answered_ < target_) sc_core::sc_start(sc_core::sc_time(10, sc_core::SC_US));
+    while (answered_ < target_) fl::start(sc_core::sc_time(10, sc_core::SC_US));
   }
   uint64_t answered() const { return answered_; }
 

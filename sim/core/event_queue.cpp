@@ -66,16 +66,40 @@ void Scheduler::run(uint32_t id) {
   free_.push_back(id);
 }
 
+// Runs every callback due now, in (time, insertion) order. Then, if run-ahead is on, it
+// may go on to the next time in the heap without returning to the kernel: that is what the
+// kernel would do next anyway when no other SystemC process has anything to do before that
+// time. Precisely, it advances only when (1) nothing is pending at the current time (no
+// process made runnable, no delta notification: a callback that woke a driver thread stops
+// it, so the thread runs at this time, after this time's callbacks, as before); (2) the
+// kernel's next timed activity (a thread's wait, another event) is later than the next
+// callback (at the same time the kernel decides the order, so it is left to it); (3) the
+// next callback is within the limit of the current sc_start; (4) nobody called sc_stop.
+// Time is moved by writing the kernel's current time, which sc_simcontext::time_stamp()
+// hands out by reference: to the kernel this looks like a time step whose only activity was
+// this method. Callbacks read the new time through now_ps() and sc_time_stamp() alike.
 void Scheduler::fire() {
   constexpr uint64_t kIdMask = (uint64_t{1} << kIdBits) - 1;
-  const uint64_t now = now_ps();
+  sc_core::sc_simcontext* simc = sc_core::sc_get_curr_simcontext();
+  uint64_t now = now_ps();
   in_fire_ = true;
-  while (!heap_.empty() && heap_.front().when_ps <= now) {
-    run(static_cast<uint32_t>(pop().order & kIdMask));
+  for (;;) {
+    while (!heap_.empty() && heap_.front().when_ps <= now) {
+      run(static_cast<uint32_t>(pop().order & kIdMask));
+    }
+    while (due_head_ < due_.size()) run(due_[due_head_++]);
+    due_.clear();
+    due_head_ = 0;
+    if (heap_.empty() || heap_.front().when_ps > run_ahead_until_ps_) break;
+    if (simc->sim_status() != sc_core::SC_SIM_OK) break;
+    const uint64_t next = heap_.front().when_ps;
+    // Zero if something is pending now; else the time to the kernel's next timed activity.
+    const uint64_t other = sc_core::sc_time_to_pending_activity(simc).value();
+    if (other == 0 || next >= now + other) break;
+    const_cast<sc_core::sc_time&>(simc->time_stamp()) = sc_core::sc_time::from_value(next);
+    now = next;
+    ++run_ahead_steps;
   }
-  while (due_head_ < due_.size()) run(due_[due_head_++]);
-  due_.clear();
-  due_head_ = 0;
   in_fire_ = false;
   if (!heap_.empty()) arm();
 }
@@ -87,5 +111,12 @@ namespace fl {
 EventQueue::EventQueue(const char*) : sched_(&detail::Scheduler::get()) {}
 
 uint64_t EventQueue::dispatched() { return detail::Scheduler::get().dispatched; }
+
+void start(const sc_core::sc_time& duration) {
+  detail::Scheduler& s = detail::Scheduler::get();
+  s.set_run_ahead_limit(now_ps() + duration.value());
+  sc_core::sc_start(duration);
+  s.set_run_ahead_limit(0);
+}
 
 }  // namespace fl

@@ -80,6 +80,13 @@ class Scheduler {
   // before insertion numbers would overflow; safe at any time.
   void renumber();
 
+  // Lets fire() move simulated time forward itself, up to and including `until_ps`
+  // (absolute), instead of returning to the SystemC kernel once per distinct time; 0 turns
+  // it off (the default, for code that runs the kernel with plain sc_start). See fl::start.
+  void set_run_ahead_limit(uint64_t until_ps) { run_ahead_until_ps_ = until_ps; }
+  // Distinct simulated times fire() reached without the kernel (stats.json meta).
+  uint64_t run_ahead_steps = 0;
+
   uint64_t dispatched = 0;
 
  private:
@@ -146,6 +153,7 @@ class Scheduler {
   std::vector<uint32_t> free_;
   uint64_t seq_ = 0;
   bool in_fire_ = false;
+  uint64_t run_ahead_until_ps_ = 0;
 };
 
 template <class Fn>
@@ -169,6 +177,12 @@ void run_boxed(Task& t) {
 }
 
 }  // namespace detail
+
+// Runs the SystemC kernel for `duration` (sc_start), letting the scheduler advance time by
+// itself while nothing but its callbacks has anything to do; see Scheduler::fire in
+// event_queue.cpp. Results are the same as with sc_start: only the count of kernel time
+// steps (and delta cycles) falls.
+void start(const sc_core::sc_time& duration);
 
 class EventQueue {
  public:

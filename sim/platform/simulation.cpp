@@ -228,7 +228,7 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
                                                 m.soc->gpu.cu, m.soc->gpu.cp, [&m] { m.control->workload_done(); },
                                                 &m.soc->host.dram);
 
-  sc_core::sc_start(from_ns(rc.msg.sim().max_time_ns()));
+  fl::start(from_ns(rc.msg.sim().max_time_ns()));
 
   int status = kExitOk;
   std::string error;

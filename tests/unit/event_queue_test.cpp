@@ -171,3 +171,68 @@ TEST(EventQueue, CallablesOfAnySizeRunOnceAndAreDestroyed) {
 }
 
 }  // namespace
+
+namespace {
+
+// fl::start lets the scheduler advance time by itself between SystemC activities. The
+// interleaving of callbacks with SystemC threads (woken by a callback's notify, waiting on
+// timeouts that fall between, at and after callback times) and sc_stop from a callback
+// must be exactly what plain sc_start gives; only the kernel's time steps are saved.
+std::string mixed_run(bool run_ahead, uint64_t* steps) {
+  EventQueue q("q");
+  std::vector<std::string> log;
+  auto note = [&log](const std::string& what) {
+    log.push_back(what + "@" + std::to_string(fl::now_ps()));
+  };
+  sc_core::sc_event wake;
+  // A chain of callbacks every 7 ns; at 21 ns one wakes the thread below, at 70 ns stop.
+  std::function<void(int)> tick = [&](int i) {
+    note("tick" + std::to_string(i));
+    if (i == 3) wake.notify(SC_ZERO_TIME);
+    if (i == 10) {
+      sc_core::sc_stop();
+      return;
+    }
+    q.schedule(sc_time(7, SC_NS), [&tick, i] { tick(i + 1); });
+    if (i % 2 == 0) q.schedule(SC_ZERO_TIME, [&note, i] { note("now" + std::to_string(i)); });
+  };
+  sc_core::sc_spawn([&] { q.schedule(SC_ZERO_TIME, [&] { tick(0); }); });
+  sc_core::sc_spawn([&] {
+    sc_core::wait(wake);
+    note("woken");
+    q.schedule(SC_ZERO_TIME, [&] { note("from-woken"); });
+    sc_core::wait(sc_time(7, SC_NS));  // 28 ns: the same time as tick 4
+    note("thread28");
+    sc_core::wait(sc_time(3, SC_NS));  // 31 ns: between ticks
+    note("thread31");
+    q.schedule(sc_time(1, SC_NS), [&] { note("thread31+1"); });
+  });
+  const uint64_t before = fl::detail::Scheduler::get().run_ahead_steps;
+  if (run_ahead) {
+    fl::start(sc_time(1, sc_core::SC_MS));
+  } else {
+    sc_core::sc_start(sc_time(1, sc_core::SC_MS));
+  }
+  *steps = fl::detail::Scheduler::get().run_ahead_steps - before;
+  return join(log) + " end@" + std::to_string(fl::now_ps());
+}
+
+TEST(EventQueue, RunAheadKeepsTheOrderWithThreadsAndStop) {
+  // Each child reports its log (as its message); they must be equal, and only the second
+  // may have advanced time by itself.
+  const std::string plain = in_child([] {
+    uint64_t steps = 0;
+    const std::string log = mixed_run(false, &steps);
+    return log + (steps == 0 ? "" : " (run-ahead steps without fl::start)");
+  });
+  const std::string ahead = in_child([] {
+    uint64_t n = 0;
+    const std::string log = mixed_run(true, &n);
+    return log + (n > 0 ? "" : " (no run-ahead step)");
+  });
+  EXPECT_EQ(ahead, plain);
+  EXPECT_NE(plain.find("woken@21000 tick4@28000"), std::string::npos) << plain;
+  EXPECT_NE(plain.find("end@70000"), std::string::npos) << plain;
+}
+
+}  // namespace
