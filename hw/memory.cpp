@@ -81,31 +81,44 @@ void Memory::on_request(Payload& gp) {
   const uint64_t now = sc_core::sc_time_stamp().value();
   uint64_t done = now;
   uint64_t first_start = ~uint64_t{0};
-  // Pieces at interleave boundaries, each on its channel.
-  uint64_t a = addr;
+  // Pieces at interleave boundaries, each on its channel. The pieces of one request are
+  // consecutive interleave units, so the channel and the unit's place within the channel
+  // step along instead of being divided out again for each piece (as place() does).
+  const uint64_t ib = params_.interleave_bytes;
   const uint64_t end = addr + std::max<uint64_t>(len, 1);
+  uint64_t a = addr;
+  uint64_t unit = addr / ib;
+  uint64_t channel_unit = unit / params_.channels;  // the unit's index within its channel
+  auto channel = static_cast<uint32_t>(unit % params_.channels);
   while (a < end) {
-    const uint64_t stop = std::min(end, (a / params_.interleave_bytes + 1) * params_.interleave_bytes);
+    const uint64_t stop = std::min(end, (unit + 1) * ib);
     const uint64_t n = stop - a;
-    const Place pl = place(a);
+    const uint64_t row_index = (channel_unit * ib + a % ib) / params_.row_bytes;
+    const auto bank = static_cast<uint32_t>(row_index % params_.banks);
+    const uint64_t row = row_index / params_.banks;
     const uint64_t granules = std::max<uint64_t>(1, (n + params_.access_bytes - 1) / params_.access_bytes);
     const uint64_t service = service_ps(granules);
-    uint64_t& busy = busy_until_ps_[pl.channel];
+    uint64_t& busy = busy_until_ps_[channel];
     const uint64_t start = std::max(now, busy);
     first_start = std::min(first_start, start);
     busy = start + service;
     busy_ns_.add(static_cast<double>(service) / 1000.0);
-    uint64_t& open = open_row_[static_cast<size_t>(pl.channel) * params_.banks + pl.bank];
+    uint64_t& open = open_row_[static_cast<size_t>(channel) * params_.banks + bank];
     uint64_t finish = busy;
-    if (open == pl.row) {
+    if (open == row) {
       ++row_hits_;
     } else {
       ++row_misses_;
-      open = pl.row;
+      open = row;
       finish += row_miss_ps_;
     }
     done = std::max(done, finish);
     a = stop;
+    ++unit;
+    if (++channel == params_.channels) {
+      channel = 0;
+      ++channel_unit;
+    }
   }
   queue_ns_.sample(static_cast<double>(first_start - now) / 1000.0);
   if (watch_ && gp.is_write() && watch_addr_ >= addr && watch_addr_ < addr + len) watch_();
