@@ -99,7 +99,7 @@ CopyEngine::CopyEngine(sc_core::sc_module_name name, const config::CopyEngine& c
                        const Clock& clock, uint32_t engine)
     : sc_module(name),
       mem("mem", [this](Payload& gp) { on_mem_response(gp); }),
-      ih_out("ih_out", [](Payload& gp) { gp.release(); }),
+      ih_out("ih_out", AtInitiatorPort::ReleaseOnResponse{}),
       regs("regs", [](uint64_t) { return 0u; },
            [this](uint64_t o, uint32_t v) {
              if (o == regs::sdma_doorbell(engine_)) doorbell(v);

@@ -28,7 +28,7 @@ InterruptHandler::InterruptHandler(sc_core::sc_module_name name,
                                    const config::InterruptHandler& cfg, const Clock& clock,
                                    const std::vector<std::string>& sources, FaultTrace* trace)
     : sc_module(name),
-      out("out", [](Payload& gp) { gp.release(); }),
+      out("out", AtInitiatorPort::ReleaseOnResponse{}),
       regs("regs", [this](uint64_t o) { return read_reg(o); },
            [this](uint64_t o, uint32_t v) { write_reg(o, v); }),
       source_names_(sources),

@@ -19,7 +19,7 @@ Utcl2::Utcl2(sc_core::sc_module_name name, const config::Utcl2& cfg, const Clock
              PageWalker& walker, FaultTrace* trace, uint64_t seed)
     : sc_module(name),
       in("in", [this](Payload& gp) { on_request(gp); }),
-      ih_out("ih_out", [](Payload& gp) { gp.release(); }),
+      ih_out("ih_out", AtInitiatorPort::ReleaseOnResponse{}),
       regs("regs", [this](uint64_t o) { return read_reg(o); },
            [this](uint64_t o, uint32_t v) { write_reg(o, v); }),
       cfg_((validate(cfg, this->name()), cfg)),

@@ -19,6 +19,11 @@ AtInitiatorPort::AtInitiatorPort(const char* name, ResponseFn on_response)
   socket.bind(*this);
 }
 
+AtInitiatorPort::AtInitiatorPort(const char* name, ReleaseOnResponse)
+    : AtInitiatorPort(name, ResponseFn{}) {
+  release_only_ = true;
+}
+
 namespace {
 // The delay from `now` to `at`, reusing `asked` (the delay the sender gave) when it is the
 // same: sc_time::from_value is an out-of-line call, and most messages are not held back.
@@ -74,6 +79,10 @@ void AtInitiatorPort::drain() {
 }
 
 void AtInitiatorPort::deliver(Payload& gp, const sc_time& delay) {
+  if (release_only_) {
+    gp.release();
+    return;
+  }
   queue_.schedule(delay, [this, &gp] { on_response_(gp); });
 }
 
