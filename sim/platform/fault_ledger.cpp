@@ -1,6 +1,7 @@
 #include "sim/platform/fault_ledger.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "sim/core/time.h"
 
@@ -116,12 +117,18 @@ void FaultLedger::mapping_started(uint64_t id, uint32_t pasid, uint64_t va, uint
   }
   services_.push_back(t);
   const uint64_t end = va + len;
-  // Trim or remove older entries overlapping [va, end).
-  auto lo = valid_.lower_bound({pasid, 0});
-  for (auto e = lo; e != valid_.end() && e->first.first == pasid;) {
+  // Trim or remove older entries overlapping [va, end). They are disjoint, so only the
+  // one starting before va and those starting inside [va, end) can overlap (a walk from
+  // the PASID's first entry made this quadratic in the number of mappings).
+  auto e = valid_.lower_bound({pasid, va});
+  if (e != valid_.begin()) {
+    const auto before = std::prev(e);
+    if (before->first.first == pasid && before->second.first > va) e = before;
+  }
+  while (e != valid_.end() && e->first.first == pasid && e->first.second < end) {
     const uint64_t s = e->first.second;
     const uint64_t en = e->second.first;
-    if (en <= va || s >= end) {
+    if (en <= va) {
       ++e;
       continue;
     }
