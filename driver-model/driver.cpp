@@ -88,6 +88,7 @@ Driver::Driver(sc_core::sc_module_name name, const config::Driver& cfg, const Pl
            sched_, svm_, trace),
       kill_queues_(p.kill_queues),
       utcl2_(p.utcl2) {
+  IrqHandler::validate_hardware(cfg.irq(), "driver.irq", p.ih.has_ring1(), p.replay_on_command);
   queues_.set_control(p.queues);
   svm_.set_irq_idle([this] { return irq_.idle(); });
   // The GPU's DMA targets in host memory (amdgpu maps its rings and write-back pages for DMA).

@@ -59,6 +59,9 @@ struct Platform {
   const config::Iommu* iommu_cfg = nullptr;
   // The command processor's unmap / map of every queue of the process (queue eviction).
   QueueControl queues = {};
+  // The GPU replays faulted accesses only when the driver issues a replay command
+  // (soc.gpu.cu.replay = ON_REPLAY_COMMAND), not on its own retry timer.
+  bool replay_on_command = false;
 };
 
 class Driver : public sc_core::sc_module {

@@ -30,6 +30,22 @@ void IrqHandler::validate(const config::IrqHandling& cfg, const std::string& key
   }
 }
 
+void IrqHandler::validate_hardware(const config::IrqHandling& cfg, const std::string& key, bool has_ih1,
+                                   bool replay_on_command) {
+  const bool batched = cfg.fault_service() == config::IrqHandling::BATCHED;
+  if (batched && !has_ih1) {
+    throw InputError(key + ".fault_service = BATCHED fetches faults from IH1: set soc.gpu.ih.ring1_bytes > 0");
+  }
+  if (replay_on_command && !batched) {
+    throw InputError("soc.gpu.cu.replay = ON_REPLAY_COMMAND needs a fault service that replays: set " + key +
+                     ".fault_service = BATCHED");
+  }
+  if (replay_on_command && cfg.replay_policy() == config::IrqHandling::NONE) {
+    throw InputError("soc.gpu.cu.replay = ON_REPLAY_COMMAND with " + key +
+                     ".replay_policy = NONE: the parked accesses would never replay");
+  }
+}
+
 IrqHandler::IrqHandler(sc_core::sc_module_name name, const config::IrqHandling& cfg,
                        hw::HostCpu& cpu, hw::SparseMemory& host_mem, const Rings& rings,
                        SdmaScheduler& jobs, FaultHandler& faults, FaultTrace* trace)
@@ -43,16 +59,18 @@ IrqHandler::IrqHandler(sc_core::sc_module_name name, const config::IrqHandling& 
       trace_(trace),
       filter_(cfg.filter_ring_order(), cfg.filter_hash_order(), cfg.filter_timeout_ticks()) {
   validate(cfg, this->name());
+  service_ = FaultService::make(cfg, faults, stats_);
   SC_HAS_PROCESS(IrqHandler);
   SC_THREAD(isr_thread);
   SC_THREAD(soft_thread);
   SC_THREAD(ih1_thread);
+  SC_THREAD(replay_timer_thread);
 }
 
 bool IrqHandler::idle() const {
   return !msi_pending_ && !isr_running_ && soft_.empty() && !soft_worker_.scheduled &&
          !soft_worker_.running && !ih1_worker_.scheduled && !ih1_worker_.running &&
-         ih1_rptr_ == ih1_wptr_;
+         ih1_rptr_ == ih1_wptr_ && !timer_armed_;
 }
 
 void IrqHandler::on_msi() {
@@ -253,43 +271,80 @@ void IrqHandler::ih1_thread() {
   });
 }
 
-void IrqHandler::process_ih1(DriverThread& t) {
+void IrqHandler::process_ih1(DriverThread& t) { service_->drain(t, *this); }
+
+std::optional<FetchedFault> IrqHandler::read(DriverThread& t) {
   const uint32_t mask = rings_.ih1_bytes - 1;
-  for (;;) {
-    const uint32_t wptr = ih1_wptr_;
-    uint32_t count = cfg_.entries_per_pass();
-    while (ih1_rptr_ != wptr && --count > 0) {
-      const uint64_t slot = rings_.ih1_base + ih1_rptr_;
-      const uint64_t report = trace_ != nullptr ? trace_->ih_read(slot) : 0;
-      // The self-interrupt that announced this entry tells when the host learnt of it.
-      while (!announcements_.empty() && announcements_.front().end <= ih1_read_) announcements_.pop_front();
-      if (report != 0 && !announcements_.empty()) {
-        trace_->milestone(report, Milestone::kDelivered, announcements_.front().msi_at);
-        trace_->milestone(report, Milestone::kIsrDone, announcements_.front().isr_at);
-      }
-      IhEntry::Words w;
-      host_mem_.read(slot, w.data(), kIhEntryBytes);
-      const IhEntry e = IhEntry::decode(w);
-      ++ih1_entries_;
-      ++ih1_read_;
-      ih1_rptr_ = (ih1_rptr_ + kIhEntryBytes) & mask;
-      t.compute_ns(cfg_.entry_ns());
-      if (is_vm_fault(e) && mmu::fault_retry(e.src_data)) {
-        ++retry_faults_;
-        if (filtered(e, ih1_processed_ts_)) {
-          ++filtered_;
-          if (report != 0) trace_->outcome(report, Outcome::kFiltered);
-        } else {
-          retry_fault(t, e, report);
-        }
-      } else {
-        ++unhandled_;
-      }
-      if (FaultFilter::ts_after(ih1_processed_ts_, e.timestamp)) ih1_processed_ts_ = e.timestamp;
-    }
-    t.mmio_write(hw::regs::kIhRbRptrRing1, ih1_rptr_);
-    if (ih1_wptr_ == ih1_rptr_) return;
+  const uint64_t slot = rings_.ih1_base + ih1_rptr_;
+  const uint64_t report = trace_ != nullptr ? trace_->ih_read(slot) : 0;
+  // The self-interrupt that announced this entry tells when the host learnt of it.
+  while (!announcements_.empty() && announcements_.front().end <= ih1_read_) announcements_.pop_front();
+  if (report != 0 && !announcements_.empty()) {
+    trace_->milestone(report, Milestone::kDelivered, announcements_.front().msi_at);
+    trace_->milestone(report, Milestone::kIsrDone, announcements_.front().isr_at);
   }
+  IhEntry::Words w;
+  host_mem_.read(slot, w.data(), kIhEntryBytes);
+  const IhEntry e = IhEntry::decode(w);
+  ++ih1_entries_;
+  ++ih1_read_;
+  ih1_rptr_ = (ih1_rptr_ + kIhEntryBytes) & mask;
+  t.compute_ns(cfg_.entry_ns());
+  const uint64_t before = ih1_processed_ts_;
+  if (FaultFilter::ts_after(ih1_processed_ts_, e.timestamp)) ih1_processed_ts_ = e.timestamp;
+  if (!is_vm_fault(e) || !mmu::fault_retry(e.src_data)) {
+    ++unhandled_;
+    return std::nullopt;
+  }
+  ++retry_faults_;
+  return FetchedFault{e, report, before};
+}
+
+void IrqHandler::write_rptr(DriverThread& t) { t.mmio_write(hw::regs::kIhRbRptrRing1, ih1_rptr_); }
+
+void IrqHandler::handle_one(DriverThread& t, const FetchedFault& f) {
+  if (filtered(f.entry, f.processed_ts)) {
+    ++filtered_;
+    outcome(f, Outcome::kFiltered);
+    return;
+  }
+  retry_fault(t, f.entry, f.report);
+}
+
+void IrqHandler::ack(DriverThread& t, const IhEntry& e) {
+  if (rings_.retry_cam) cam_ack(t, e);
+}
+
+void IrqHandler::replay(DriverThread& t) {
+  ++replays_;
+  t.mmio_write(hw::regs::kVmFaultReplay, hw::regs::kVmFaultReplayStart);
+}
+
+void IrqHandler::replay_after(double ns) {
+  if (timer_armed_) return;
+  timer_armed_ = true;
+  timer_event_.notify(from_ns(ns));
+}
+
+void IrqHandler::outcome(const FetchedFault& f, Outcome o) {
+  if (f.report != 0) trace_->outcome(f.report, o);
+}
+
+void IrqHandler::handler_start(const FetchedFault& f) {
+  if (f.report != 0) trace_->milestone(f.report, Milestone::kHandlerStart, now());
+}
+
+void IrqHandler::replay_timer_thread() {
+  guard_process(name(), [this] {
+    for (;;) {
+      sc_core::wait(timer_event_);  // notified only by replay_after, which arms it
+      // The timer fires in softirq context on a core.
+      DriverThread t(cpu_, hw::WorkClass::kHardIrq);
+      replay(t);
+      t.release();
+      timer_armed_ = false;
+    }
+  });
 }
 
 }  // namespace fl::driver

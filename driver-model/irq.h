@@ -19,6 +19,10 @@
 //   (WDOORBELL32 of src_data[2] & 0x3ff, gmc_v9_0.c) after the fault is handled, or, with
 //   cam_ack = BEFORE_PTE_UPDATE, before (the race: a replay in between faults again). A
 //   fault dropped because ih_soft is full is acknowledged too, so its access can fault again.
+// - The IH1 worker's loop is the fault-service policy (driver-model/fault_service.h):
+//   amdgpu's per-entry loop above, or UVM-style batches that end in a fault-replay
+//   command (a register write to the VM block); replay_policy TIMER replays from a timer
+//   in interrupt context.
 // Abstracts away: IH2, threaded interrupts, IRQ affinity, other interrupt
 // sources (only GPUVM faults, copy-engine traps and IH self-interrupts are raised).
 #pragma once
@@ -29,6 +33,7 @@
 
 #include "driver-model/driver_thread.h"
 #include "driver-model/fault_filter.h"
+#include "driver-model/fault_service.h"
 #include "driver-model/sdma_jobs.h"
 #include "hw/ih_entry.h"
 #include "hw/sparse_memory.h"
@@ -57,9 +62,12 @@ class FaultHandler {
  public:
   virtual ~FaultHandler() = default;
   virtual FaultResult handle_retry_fault(DriverThread& t, const RetryFault& f) = 0;
+  // Serves faults of one PASID in one 2 MiB block at once (a batched fault service's
+  // group): sorted by address, one per page.
+  virtual void handle_fault_group(DriverThread& t, const std::vector<RetryFault>& faults) = 0;
 };
 
-class IrqHandler : public sc_core::sc_module {
+class IrqHandler : public sc_core::sc_module, private FaultRing {
  public:
   // Where the driver put the IH rings (ring 1 absent when ih1_bytes is 0).
   struct Rings {
@@ -85,6 +93,10 @@ class IrqHandler : public sc_core::sc_module {
 
   // Checks parameter combinations (throws InputError).
   static void validate(const config::IrqHandling& cfg, const std::string& key);
+  // Checks the fault service against the hardware: BATCHED needs IH1; a GPU that replays
+  // only on command needs a service that replays (throws InputError).
+  static void validate_hardware(const config::IrqHandling& cfg, const std::string& key, bool has_ih1,
+                                bool replay_on_command);
 
  private:
   // A worker of the system workqueue (ih_soft, IH1).
@@ -113,6 +125,17 @@ class IrqHandler : public sc_core::sc_module {
   void process_ih0(DriverThread& t, const sc_core::sc_time& msi_at);
   void dispatch_ih0(DriverThread& t, const hw::IhEntry& e, uint64_t report, const sc_core::sc_time& seen);
   void process_ih1(DriverThread& t);
+  void replay_timer_thread();
+  // FaultRing: IH1 as the fault service drives it.
+  uint64_t available() const override { return ih1_announced_ - ih1_read_; }
+  std::optional<FetchedFault> read(DriverThread& t) override;
+  void write_rptr(DriverThread& t) override;
+  void handle_one(DriverThread& t, const FetchedFault& f) override;
+  void ack(DriverThread& t, const hw::IhEntry& e) override;
+  void replay(DriverThread& t) override;
+  void replay_after(double ns) override;
+  void outcome(const FetchedFault& f, Outcome o) override;
+  void handler_start(const FetchedFault& f) override;
   void retry_fault(DriverThread& t, const hw::IhEntry& e, uint64_t report);
   // The software filter, unless the IH de-duplicates in its CAM; true: drop the fault.
   bool filtered(const hw::IhEntry& e, uint64_t processed_ts);
@@ -143,6 +166,9 @@ class IrqHandler : public sc_core::sc_module {
   uint64_t ih1_read_ = 0;        // entries read (absolute)
   uint64_t ih1_processed_ts_ = 0;
   std::deque<Announce> announcements_;
+  std::unique_ptr<FaultService> service_;
+  bool timer_armed_ = false;
+  sc_core::sc_event timer_event_;
   // ih_soft
   Worker soft_worker_;
   std::deque<SoftEntry> soft_;
@@ -162,6 +188,7 @@ class IrqHandler : public sc_core::sc_module {
   stats::Counter soft_full_{stats_, "soft_ring_drops", "count", "Retry faults dropped because ih_soft was full"};
   stats::Counter overflows_{stats_, "ring_overflows", "count", "IH0 overflows seen in the WPTR write-back"};
   stats::Counter unhandled_{stats_, "unhandled", "count", "Entries from sources with no handler"};
+  stats::Counter replays_{stats_, "replays", "count", "Fault-replay commands written to the GPU (BATCHED fault service)"};
   stats::Counter worker_runs_{stats_, "worker_runs", "count", "Runs of the ih_soft and IH1 workers"};
   stats::Histogram soft_depth_{stats_, "soft_ring_entries", "entries", "ih_soft occupancy when a fault is delegated"};
 };

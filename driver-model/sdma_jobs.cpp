@@ -45,6 +45,16 @@ uint32_t SdmaJobs::submit(DriverThread& t, std::vector<hw::SdmaPacket> packets) 
 
 void SdmaJobs::wait(DriverThread& t, uint32_t seq) {
   const sc_core::sc_time start = sc_core::sc_time_stamp();
+  if (cfg_.wait_mode() == config::SdmaJobs::SPIN) {
+    // Busy-wait on the fence's memory: the core stays taken.
+    const auto done = [this, seq] { return static_cast<int32_t>(signalled_ - seq) >= 0; };
+    while (!done()) {
+      update_from_memory();
+      if (!done()) t.compute_ns(cfg_.spin_poll_ns());
+    }
+    wait_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+    return;
+  }
   t.sleep_until(signal_, [this, seq] { return static_cast<int32_t>(signalled_ - seq) >= 0; },
                 cfg_.wakeup_ns());
   wait_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));

@@ -8,9 +8,11 @@
 // wakeup_ns later. As amdgpu_fence_fallback does, a timer re-armed at every submission
 // (and kept while fences are outstanding) re-reads the fence after fallback_timeout_ns, so a
 // lost trap interrupt delays its waiter instead of blocking it forever (timer context:
-// no core time is charged).
+// no core time is charged). With wait_mode SPIN a waiter instead keeps its core and
+// re-reads the fence every spin_poll_ns (UVM's tracker wait); the trap interrupt still
+// arrives and is processed, off the waiter's path.
 // Abstracts away: the GPU scheduler (drm_sched) and its dependencies, indirect buffers,
-// multiple rings, fence-wait polling modes.
+// multiple rings.
 #pragma once
 
 #include <vector>

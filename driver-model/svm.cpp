@@ -53,6 +53,7 @@ Svm::Svm(sc_core::sc_module_name name, const config::Driver& cfg, GpuVm& vm, Mig
       cpu_(cpu),
       trace_(trace),
       max_range_pages_(max_pages(vram_alloc.capacity())),
+      prefetch_(FaultPrefetch::make(cfg.svm())),
       frames_(host_alloc),
       mm_("process", frames_) {
   mm_.subscribe([this](const NotifyRange& nr, DriverThread* t) { invalidate(nr, t); });
@@ -281,7 +282,7 @@ void Svm::set_attr(DriverThread& t, uint64_t va, uint64_t bytes, const AttrChang
   for (SvmRange* r : overlapping(va, end)) {
     const bool eager = !xnack_ || (r->flags & svm_flag::kGpuAlwaysMapped) != 0 ||
                        (c.prefetch && *c.prefetch != wl::UNDEFINED);
-    if (eager && gpu_access(*r)) validate_and_map(t, *r, 0, r->pages(), 0);
+    if (eager && gpu_access(*r)) validate_and_map(t, *r, {PageSpan{0, r->pages()}}, {});
   }
   merge_around(va, end);
 }
@@ -437,21 +438,24 @@ std::vector<GpuVm::Run> Svm::runs(const SvmRange& r, uint64_t first, uint64_t n)
   return out;
 }
 
-bool Svm::validate_and_map(DriverThread& t, SvmRange& r, uint64_t first, uint64_t n, uint64_t report) {
-  const Vma* vma = mm_.find_vma(r.start + first * kPageBytes);
+bool Svm::validate_and_map(DriverThread& t, SvmRange& r, const std::vector<PageSpan>& spans,
+                           const std::vector<uint64_t>& reports) {
+  if (spans.empty()) return true;
+  const uint64_t first_va = r.start + spans.front().first * kPageBytes;
+  const Vma* vma = mm_.find_vma(first_va);
   if (vma == nullptr) return true;  // unmapped meanwhile: nothing to map
   const bool writable = vma->flags.write && (r.flags & svm_flag::kGpuRo) == 0;
   // hmm_range_fault with HMM_PFN_REQ_WRITE on a writable VMA breaks copy-on-write sharing
   // first (its own invalidations are retried inside amdgpu_hmm_range_get_pages).
   if (vma->flags.write) {
-    for (uint64_t i = first; i < first + n; ++i) {
-      const uint64_t va = r.start + i * kPageBytes;
-      if (r.in_vram[i] || !mm_.pte(va).cow) continue;
-      ++cow_breaks_;
-      t.compute_ns(mm_cfg_.cow_copy_ns());
-      const auto [old_frame, new_frame] = mm_.break_cow(&t, va);
-      (void)old_frame;
-      (void)new_frame;
+    for (const PageSpan& sp : spans) {
+      for (uint64_t i = sp.first; i < sp.first + sp.n; ++i) {
+        const uint64_t va = r.start + i * kPageBytes;
+        if (r.in_vram[i] || !mm_.pte(va).cow) continue;
+        ++cow_breaks_;
+        t.compute_ns(mm_cfg_.cow_copy_ns());
+        mm_.break_cow(&t, va);
+      }
     }
   }
   // mmu_interval_read_begin: waits while an invalidation of the range is in progress (its
@@ -471,27 +475,47 @@ bool Svm::validate_and_map(DriverThread& t, SvmRange& r, uint64_t first, uint64_
   if (find_range(lo) != &r) return false;
   const uint64_t seq = r.seq;
   uint64_t system_pages = 0;
-  for (uint64_t i = first; i < first + n; ++i) system_pages += r.in_vram[i] ? 0 : 1;
+  std::vector<GpuVm::Run> all;
+  for (const PageSpan& sp : spans) {
+    for (uint64_t i = sp.first; i < sp.first + sp.n; ++i) system_pages += r.in_vram[i] ? 0 : 1;
+    const std::vector<GpuVm::Run> rs = runs(r, sp.first, sp.n);
+    all.insert(all.end(), rs.begin(), rs.end());
+  }
   t.compute_ns(cfg_.map_per_page_ns() * static_cast<double>(system_pages));
   if (iommu_ != nullptr && !iommu_->pri()) {
-    for (const GpuVm::Run& run : runs(r, first, n)) {
+    for (const GpuVm::Run& run : all) {
       if (run.system) iommu_->map(&t, run.pa, run.pages * kPageBytes);
     }
   }
   // The range may have changed while this thread slept: amdgpu_hmm_range_get_pages_done.
-  SvmRange* now = find_range(r.start + first * kPageBytes);
+  SvmRange* now = find_range(first_va);
   if (now != &r || r.seq != seq) return false;
-  // Migration done and system pages collected: the ledger's "migration" phase ends here.
-  if (trace_ != nullptr && report != 0) trace_->milestone(report, Milestone::kMigrateDone, sc_core::sc_time_stamp());
-  if (trace_ != nullptr) {
-    trace_->mapping_started(report, pasid_, r.start + first * kPageBytes, n * kPageBytes);
+  all.clear();
+  for (const PageSpan& sp : spans) {
+    const std::vector<GpuVm::Run> rs = runs(r, sp.first, sp.n);
+    all.insert(all.end(), rs.begin(), rs.end());
   }
-  vm_.map(t, runs(r, first, n), writable);
-  if (trace_ != nullptr && report != 0) trace_->milestone(report, Milestone::kPteDone, sc_core::sc_time_stamp());
+  const auto mark = [&](Milestone m) {
+    if (trace_ == nullptr) return;
+    for (uint64_t id : reports) {
+      if (id != 0) trace_->milestone(id, m, sc_core::sc_time_stamp());
+    }
+  };
+  // Migration done and system pages collected: the ledger's "migration" phase ends here.
+  mark(Milestone::kMigrateDone);
+  if (trace_ != nullptr) {
+    const uint64_t owner = reports.empty() ? 0 : reports.front();
+    for (const PageSpan& sp : spans) trace_->mapping_started(owner, pasid_, r.start + sp.first * kPageBytes, sp.n * kPageBytes);
+  }
+  vm_.map(t, all, writable);
+  mark(Milestone::kPteDone);
   vm_.flush_tlb(t, TlbFlush::kLegacy);
   // The range may have been split or unmapped while the thread waited for the fence.
-  SvmRange* after = find_range(r.start + first * kPageBytes);
-  if (after == &r) std::fill(r.gpu_mapped.begin() + static_cast<long>(first), r.gpu_mapped.begin() + static_cast<long>(first + n), 1);
+  if (find_range(first_va) == &r) {
+    for (const PageSpan& sp : spans) {
+      std::fill(r.gpu_mapped.begin() + static_cast<long>(sp.first), r.gpu_mapped.begin() + static_cast<long>(sp.first + sp.n), 1);
+    }
+  }
   r.invalid = false;
   r.validated_at = sc_core::sc_time_stamp();
   return true;
@@ -529,7 +553,11 @@ void Svm::unmap_from_gpu(DriverThread& t, uint64_t start, uint64_t end, UnmapTri
 FaultResult Svm::handle_retry_fault(DriverThread& t, const RetryFault& f) {
   const sc_core::sc_time start = sc_core::sc_time_stamp();
   const Served s = restore_pages(t, f);
-  const double ns = to_ns(sc_core::sc_time_stamp() - start);
+  record(f, s, to_ns(sc_core::sc_time_stamp() - start));
+  return s == Served::kRetried ? FaultResult::kAgain : FaultResult::kHandled;
+}
+
+void Svm::record(const RetryFault& f, Served s, double ns) {
   const auto outcome = [&](Outcome o) {
     if (trace_ != nullptr && f.report != 0) trace_->outcome(f.report, o);
   };
@@ -555,7 +583,7 @@ FaultResult Svm::handle_retry_fault(DriverThread& t, const RetryFault& f) {
       ++retried_;
       ns_retried_.sample(ns);
       outcome(Outcome::kRetried);
-      return FaultResult::kAgain;
+      break;
     case Served::kFailed:
       ++failed_;
       outcome(Outcome::kFailed);
@@ -567,7 +595,139 @@ FaultResult Svm::handle_retry_fault(DriverThread& t, const RetryFault& f) {
     case Served::kIgnored:
       break;
   }
-  return FaultResult::kHandled;
+}
+
+std::vector<PageSpan> Svm::service_spans(const SvmRange& r, const std::vector<uint64_t>& faulted,
+                                         wl::Location dest) const {
+  PrefetchRange pr;
+  pr.start_va = r.start;
+  pr.pages = r.pages();
+  pr.granularity = r.granularity;
+  const bool to_vram = dest == wl::GPU;
+  pr.at_destination = [&r, to_vram](uint64_t i) { return (r.in_vram[i] != 0) == to_vram; };
+  return prefetch_->spans(pr, faulted);
+}
+
+void Svm::handle_fault_group(DriverThread& t, const std::vector<RetryFault>& faults) {
+  const sc_core::sc_time start = sc_core::sc_time_stamp();
+  std::vector<Served> served(faults.size(), Served::kIgnored);
+  // The faults to service, per range (by its start): the range, where its pages go, and
+  // the indices of its faults.
+  struct Work {
+    wl::Location dest;
+    std::vector<size_t> faults;
+  };
+  std::map<uint64_t, Work> work;
+  {
+    LockGuard mm(t, mmap_lock_, /*shared=*/true);
+    {
+      LockGuard svms(t, svms_lock_, /*shared=*/false);
+      // One process lookup and one range-tree descent for the block.
+      t.compute_ns(cfg_.restore_entry_ns());
+      for (size_t i = 0; i < faults.size(); ++i) {
+        const RetryFault& f = faults[i];
+        ++faults_;
+        const auto fail = [&] {
+          vm_.map_noretry(t, f.page_addr);
+          served[i] = Served::kFailed;
+        };
+        if (f.pasid != pasid_) continue;  // kIgnored
+        if (draining_) {
+          served[i] = Served::kDrained;
+          continue;
+        }
+        if (!xnack_) {
+          fail();
+          continue;
+        }
+        const Vma* vma = mm_.find_vma(f.page_addr);
+        SvmRange* r = find_range(f.page_addr);
+        if (r == nullptr) {
+          if (vma == nullptr) {
+            fail();
+            continue;
+          }
+          t.compute_ns(cfg_.range_create_ns());
+          r = &create_unregistered(f.page_addr, *vma);
+        }
+        if (vma == nullptr || vma->flags.io || !vma->flags.read || (f.write && !vma->flags.write)) {
+          fail();  // -EFAULT, -EPERM
+          continue;
+        }
+        const std::optional<wl::Location> best = best_location(*r);
+        if (!best) {
+          fail();  // -EACCES
+          continue;
+        }
+        const uint64_t p = (f.page_addr - r->start) / kPageBytes;
+        if (r->gpu_mapped[p] && (r->in_vram[p] != 0) == (*best == wl::GPU)) {
+          // Serviced by an earlier batch: the fault was raised before its replay.
+          ++already_valid_;
+          served[i] = Served::kDuplicate;
+          continue;
+        }
+        Work& w = work[r->start];
+        w.dest = *best;
+        w.faults.push_back(i);
+        if (trace_ != nullptr && f.report != 0) trace_->milestone(f.report, Milestone::kLookupDone, sc_core::sc_time_stamp());
+      }
+    }
+    for (auto& [range_start, w] : work) {
+      SvmRange* r = find_range(range_start);
+      const auto give_up = [&](Served s) {
+        for (size_t i : w.faults) served[i] = s;
+      };
+      if (r == nullptr || r->start != range_start) {
+        give_up(Served::kRetried);  // split or removed while an earlier range was served
+        continue;
+      }
+      std::vector<uint64_t> pages;
+      std::vector<uint64_t> reports;
+      for (size_t i : w.faults) {
+        smi_.page_fault_start(now_ns(), faults[i].page_addr, faults[i].write);
+        pages.push_back((faults[i].page_addr - r->start) / kPageBytes);
+        reports.push_back(faults[i].report);
+      }
+      const std::vector<PageSpan> spans = service_spans(*r, pages, w.dest);
+      bool migrated = false;
+      uint64_t span_pages = 0;
+      for (const PageSpan& sp : spans) {
+        span_pages += sp.n;
+        for (uint64_t i = sp.first; i < sp.first + sp.n; ++i) {
+          if ((r->in_vram[i] != 0) != (w.dest == wl::GPU)) migrated = true;
+        }
+      }
+      ++groups_;
+      group_pages_.sample(static_cast<double>(span_pages));
+      if (migrated) {
+        for (const PageSpan& sp : spans) {
+          if (!migrate(t, *r, sp.first, sp.n, w.dest, MigrateTrigger::kPagefaultGpu)) {
+            ++vram_fallbacks_;
+            migrate(t, *r, sp.first, sp.n, wl::SYSMEM, MigrateTrigger::kPagefaultGpu);
+          }
+        }
+      }
+      const auto end_events = [&] {
+        for (size_t i : w.faults) smi_.page_fault_end(now_ns(), faults[i].page_addr, migrated);
+      };
+      r = find_range(range_start);
+      if (r == nullptr || r->start != range_start || !validate_and_map(t, *r, spans, reports)) {
+        end_events();
+        give_up(Served::kRetried);
+        continue;
+      }
+      if (trace_ != nullptr) {
+        for (uint64_t id : reports) {
+          if (id != 0) trace_->milestone(id, Milestone::kTlbDone, sc_core::sc_time_stamp());
+        }
+      }
+      end_events();
+      give_up(migrated ? Served::kMigrated : Served::kUpdated);
+    }
+  }
+  group_faults_.sample(static_cast<double>(faults.size()));
+  const double ns = to_ns(sc_core::sc_time_stamp() - start);
+  for (size_t i = 0; i < faults.size(); ++i) record(faults[i], served[i], ns);
 }
 
 Svm::Served Svm::restore_pages(DriverThread& t, const RetryFault& f) {
@@ -606,16 +766,22 @@ Svm::Served Svm::restore_pages(DriverThread& t, const RetryFault& f) {
   if (trace_ != nullptr && f.report != 0) trace_->milestone(f.report, Milestone::kLookupDone, sc_core::sc_time_stamp());
   smi_.page_fault_start(now_ns(), va, f.write);
 
-  const auto [first, n] = window(*r, va);
+  const std::vector<PageSpan> spans = service_spans(*r, {(va - r->start) / kPageBytes}, *best);
   const uint64_t range_start = r->start;
 
   bool migrated = false;
-  for (uint64_t i = first; i < first + n; ++i) {
-    if ((r->in_vram[i] != 0) != (*best == wl::GPU)) migrated = true;
+  for (const PageSpan& sp : spans) {
+    for (uint64_t i = sp.first; i < sp.first + sp.n; ++i) {
+      if ((r->in_vram[i] != 0) != (*best == wl::GPU)) migrated = true;
+    }
   }
-  if (migrated && !migrate(t, *r, first, n, *best, MigrateTrigger::kPagefaultGpu)) {
-    ++vram_fallbacks_;  // svm_migrate_to_vram failed: fall back to system memory
-    migrate(t, *r, first, n, wl::SYSMEM, MigrateTrigger::kPagefaultGpu);
+  if (migrated) {
+    for (const PageSpan& sp : spans) {
+      if (!migrate(t, *r, sp.first, sp.n, *best, MigrateTrigger::kPagefaultGpu)) {
+        ++vram_fallbacks_;  // svm_migrate_to_vram failed: fall back to system memory
+        migrate(t, *r, sp.first, sp.n, wl::SYSMEM, MigrateTrigger::kPagefaultGpu);
+      }
+    }
   }
   // The range may have been split or removed while this thread slept.
   r = find_range(va);
@@ -623,7 +789,7 @@ Svm::Served Svm::restore_pages(DriverThread& t, const RetryFault& f) {
     smi_.page_fault_end(now_ns(), va, migrated);
     return Served::kRetried;
   }
-  if (!validate_and_map(t, *r, first, n, f.report)) {
+  if (!validate_and_map(t, *r, spans, {f.report})) {
     smi_.page_fault_end(now_ns(), va, migrated);
     return Served::kRetried;
   }
@@ -798,7 +964,7 @@ void Svm::map_invalid_ranges(DriverThread& t) {
     SvmRange* r = find_range(s);
     if (r == nullptr || !r->invalid) continue;
     t.compute_ns(cfg_.revalidate_ns());
-    if (gpu_access(*r)) validate_and_map(t, *r, 0, r->pages(), 0);
+    if (gpu_access(*r)) validate_and_map(t, *r, {PageSpan{0, r->pages()}}, {});
     r->invalid = false;
   }
 }

@@ -23,6 +23,14 @@
 // legacy TLB flush; PAGE_FAULT_END (M or U). A failed fault (-EACCES, -EPERM, -EFAULT)
 // writes a no-retry PTE (amdgpu_vm_handle_fault), so the replay is a fatal VM fault.
 //
+// A group of faults (driver.irq.fault_service = BATCHED: one 2 MiB block's de-duplicated
+// faults of a batch) is served once: one lookup (restore_entry_ns) under the locks; per
+// fault the range is found or created and the permission and location checks are made; a
+// fault whose page is already mapped where it belongs is counted as already valid (the
+// batch path's duplicate check is per page, not the 2 ms per-range window); then per range
+// the union of the faults' spans (driver.svm.prefetch: granularity windows, or UVM's
+// density prefetch) is migrated, and mapped with one page-table update and one TLB flush.
+//
 // Ranges: a range tree keyed by start (KFD's ranges are disjoint, so the ordered map is the
 // interval tree, and each range is one MMU interval notifier with its own sequence).
 // SET_ATTR splits ranges at its boundaries (svm_range_split: the halves share the VRAM
@@ -65,6 +73,7 @@
 #include <systemc>
 
 #include "driver-model/address_space.h"
+#include "driver-model/fault_prefetch.h"
 #include "driver-model/gpu_vm.h"
 #include "driver-model/iommu_dma.h"
 #include "driver-model/irq.h"
@@ -172,6 +181,7 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   void revalidate(DriverThread& t);
 
   FaultResult handle_retry_fault(DriverThread& t, const RetryFault& f) override;
+  void handle_fault_group(DriverThread& t, const std::vector<RetryFault>& faults) override;
 
   uint16_t pasid() const { return pasid_; }
   // With a translating IOMMU, system pages the GPU maps are dma_mapped (unless PRI faults
@@ -201,6 +211,11 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   enum class Served { kMigrated, kUpdated, kDuplicate, kRetried, kFailed, kDrained, kIgnored };
 
   Served restore_pages(DriverThread& t, const RetryFault& f);
+  // Stats and the fault ledger's outcome for one fault served `s` in `ns`.
+  void record(const RetryFault& f, Served s, double ns);
+  // The spans of `r` a service of faults on pages `faulted` (sorted indices) handles, per
+  // the prefetch policy.
+  std::vector<PageSpan> service_spans(const SvmRange& r, const std::vector<uint64_t>& faulted, wl::Location dest) const;
   SvmRange* find_range(uint64_t va);
   std::vector<SvmRange*> overlapping(uint64_t start, uint64_t end);
   SvmRange new_range(uint64_t start, uint64_t end, bool registered) const;
@@ -219,8 +234,11 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   bool migrate(DriverThread& t, SvmRange& r, uint64_t first, uint64_t n, wl::Location loc, MigrateTrigger why);
   bool ensure_bo(DriverThread& t, SvmRange& r);
   void evict_vram(DriverThread& t, const SvmRange& keep);
-  // svm_range_validate_and_map of pages [first, first + n); false on -EAGAIN.
-  bool validate_and_map(DriverThread& t, SvmRange& r, uint64_t first, uint64_t n, uint64_t report);
+  // svm_range_validate_and_map of the pages in `spans` (sorted, disjoint): one page-table
+  // update and one TLB flush for all of them; false on -EAGAIN. `reports` are the fault
+  // ledger ids of the faults served (milestones), the first one owning the mapping.
+  bool validate_and_map(DriverThread& t, SvmRange& r, const std::vector<PageSpan>& spans,
+                        const std::vector<uint64_t>& reports);
   std::vector<GpuVm::Run> runs(const SvmRange& r, uint64_t first, uint64_t n) const;
   uint64_t page_pa(const SvmRange& r, uint64_t i) const;
   // Clears the GPU mapping of mapped pages in [start, end) (UNMAP_FROM_GPU events, PTEs,
@@ -253,6 +271,7 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   IommuDma* iommu_ = nullptr;
   std::function<bool()> irq_idle_;
   uint64_t max_range_pages_;
+  std::unique_ptr<FaultPrefetch> prefetch_;
 
   FrameTable frames_;
   AddressSpace mm_;
@@ -316,6 +335,10 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   stats::Histogram ns_updated_{stats_, "fault_ns_updated", "ns", "svm_range_restore_pages duration, faults restored by mapping in place"};
   stats::Histogram ns_duplicate_{stats_, "fault_ns_duplicate", "ns", "svm_range_restore_pages duration, duplicates"};
   stats::Histogram ns_retried_{stats_, "fault_ns_retried", "ns", "svm_range_restore_pages duration, faults that returned -EAGAIN"};
+  stats::Counter groups_{stats_, "fault_groups", "count", "Fault groups serviced at once (BATCHED fault service: one block's faults of a batch)"};
+  stats::Counter already_valid_{stats_, "already_valid", "count", "Faults in a group whose page was already mapped where it belongs (serviced by an earlier batch)"};
+  stats::Histogram group_faults_{stats_, "group_faults", "faults", "Faults in one serviced group"};
+  stats::Histogram group_pages_{stats_, "group_pages", "pages", "Pages migrated or mapped by one serviced group (its windows and prefetch)"};
   stats::Histogram restore_ns_{stats_, "restore_ns", "ns", "svm_range_restore_pages duration for faults that restored a mapping"};
   sc_core::sc_time first_evicted_at_;
 };

@@ -32,6 +32,8 @@ ComputeUnits::ComputeUnits(sc_core::sc_module_name name, const config::ComputeUn
       trace_(trace),
       issue_interval_(clock.cycles(cfg.issue_interval_cycles())),
       retry_interval_(clock.cycles(cfg.retry_interval_cycles())),
+      replay_latency_(clock.cycles(cfg.replay_latency_cycles())),
+      on_command_(cfg.replay() == config::ComputeUnits::ON_REPLAY_COMMAND),
       queue_("queue") {
   utcl1_.set_responder([this](Payload& gp, const sc_core::sc_time& delay) { on_translation(gp, delay); });
 }
@@ -199,14 +201,12 @@ void ComputeUnits::on_translation(Payload& gp, const sc_core::sc_time& delay) {
       a.first_detect_ps = tr.fault_detect_ps;
       a.first_report = tr.fault_report;
     }
-    queue_.schedule(delay + retry_interval_, [this, &t] {
-      Kernel& k = *static_cast<Wave*>(t.ensure<AccessExt>().wave)->kernel;
-      if (k.paused) {
-        k.held_replays.push_back(&t);
-      } else {
-        translate(t);
-      }
-    });
+    if (on_command_) {
+      // Replayable fault: parked until the driver's replay command (replay()).
+      queue_.schedule(delay, [this, &t] { parked_.push_back(&t); });
+      return;
+    }
+    queue_.schedule(delay + retry_interval_, [this, &t] { replay_one(t); });
     return;
   }
   if (tr.status == mmu::TranslationExt::Status::kFault) {
@@ -264,8 +264,36 @@ void ComputeUnits::kill(uint8_t vmid) {
     if (k->ended || k->killed || k->spec.vmid != vmid) continue;
     k->killed = true;
     ++killed_;
+    // Parked accesses of a killed kernel are dropped now: no replay will come for them.
+    std::vector<Payload*> keep;
+    std::vector<Payload*> drop;
+    for (Payload* gp : parked_) {
+      (static_cast<Wave*>(static_cast<Txn*>(gp)->ensure<AccessExt>().wave)->kernel == k.get() ? drop : keep).push_back(gp);
+    }
+    parked_.swap(keep);
+    for (Payload* gp : drop) translate(*gp);
     maybe_end(*k);
   }
+}
+
+void ComputeUnits::replay_one(Payload& gp) {
+  Kernel& k = *static_cast<Wave*>(static_cast<Txn&>(gp).ensure<AccessExt>().wave)->kernel;
+  if (k.paused) {
+    k.held_replays.push_back(&gp);
+  } else {
+    translate(gp);
+  }
+}
+
+void ComputeUnits::replay() {
+  if (!on_command_) return;  // this GPU replays on its retry timer; the command does nothing
+  // The accesses parked when the command arrives replay once it has reached every CU.
+  auto batch = std::make_shared<std::vector<Payload*>>();
+  batch->swap(parked_);
+  replayed_.sample(static_cast<double>(batch->size()));
+  queue_.schedule(replay_latency_, [this, batch] {
+    for (Payload* gp : *batch) replay_one(*gp);
+  });
 }
 
 }  // namespace fl::hw

@@ -5,7 +5,9 @@
 // over the footprint, seeded per wave), at most outstanding_per_wave in flight and one per
 // issue_interval. Wave i of a kernel runs on compute unit i / waves_per_cu. An access
 // first translates at its CU's UTCL1 (which asks UTCL2 on a miss); a NACK (retry fault)
-// makes it wait retry_interval and replay the translation; once translated it goes to
+// makes it wait retry_interval and replay the translation (or, with replay =
+// ON_REPLAY_COMMAND, park until the driver's replay command, replay(), re-issues every
+// parked access replay_latency later: NVIDIA's replayable faults); once translated it goes to
 // memory through the fabric (VRAM, or host memory when the PTE has SYSTEM set) and
 // completes when the memory answers. POINTER_CHASE makes each access depend on the last
 // (one outstanding) and visits the footprint's stride-sized slots in one seeded random
@@ -83,6 +85,11 @@ class ComputeUnits : public sc_core::sc_module {
   // their NACKed accesses' replays until resumed; accesses already past translation finish.
   void set_paused(const std::string& kernel, bool paused);
 
+  // The driver's fault-replay command (through the VM block's register): every access
+  // parked by a retry NACK replays. Ignored when the GPU replays on its retry timer.
+  void replay();
+  uint64_t parked() const { return parked_.size(); }
+
   uint64_t completed() const { return completed_.value(); }
   uint64_t in_flight() const { return in_flight_; }
 
@@ -117,6 +124,8 @@ class ComputeUnits : public sc_core::sc_module {
   void issue(Wave& w);
   void translate(Payload& gp);
   void on_translation(Payload& gp, const sc_core::sc_time& delay);
+  // A NACKed access replays its translation (held while its kernel is paused).
+  void replay_one(Payload& gp);
   void on_data(Payload& gp);
   void retire(Payload& gp, Wave& w);
   void maybe_end(Kernel& k);
@@ -130,6 +139,9 @@ class ComputeUnits : public sc_core::sc_module {
   TranslationObserver observer_;
   sc_core::sc_time issue_interval_;
   sc_core::sc_time retry_interval_;
+  sc_core::sc_time replay_latency_;
+  bool on_command_;
+  std::vector<Payload*> parked_;  // NACKed accesses waiting for a replay command
   EventQueue queue_;
   TxnPool pool_;
   std::vector<std::unique_ptr<Kernel>> kernels_;
@@ -146,6 +158,7 @@ class ComputeUnits : public sc_core::sc_module {
   stats::Counter fatal_{stats_, "fatal_accesses", "count", "Accesses that took a fatal (no-retry) fault; each halts its wave"};
   stats::Counter killed_{stats_, "killed_kernels", "count", "Kernels ended by the driver killing their queue"};
   stats::Counter dropped_{stats_, "dropped_accesses", "count", "Accesses abandoned because their kernel was killed"};
+  stats::Histogram replayed_{stats_, "replayed_per_command", "accesses", "Parked accesses replayed by one replay command (ON_REPLAY_COMMAND)"};
   stats::Histogram access_ns_{stats_, "access_ns", "ns", "Access latency from issue to completion, replays included"};
   stats::Histogram translation_ns_{stats_, "translation_ns", "ns", "Latency of a translation request that succeeded (its last attempt)"};
 };

@@ -43,6 +43,11 @@ constexpr uint64_t kVmInvalidateEng17RangeStartLo = kVmBase + 0x8;
 constexpr uint64_t kVmInvalidateEng17RangeStartHi = kVmBase + 0xc;
 constexpr uint64_t kVmInvalidateEng17RangeEndLo = kVmBase + 0x10;
 constexpr uint64_t kVmInvalidateEng17RangeEndHi = kVmBase + 0x14;
+// Fault replay (faultline's own register): writing kVmFaultReplayStart makes every access
+// parked by a replayable fault replay its translation, as NVIDIA's replay method
+// (REPLAY_TYPE_START) does; GPUs that replay on a timer (AMD XNACK) ignore it.
+constexpr uint64_t kVmFaultReplay = kVmBase + 0x18;
+constexpr uint32_t kVmFaultReplayStart = 1;
 
 // VM_INVALIDATE_ENG*_REQ fields (gc_9_0_sh_mask.h; set by gmc_v9_0_get_invalidate_req):
 // PER_VMID_INVALIDATE_REQ 15:0, FLUSH_TYPE 18:16 (0 legacy, 1 lightweight, 2 heavyweight),

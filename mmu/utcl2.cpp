@@ -218,6 +218,12 @@ void Utcl2::write_reg(uint64_t offset, uint32_t value) {
     case regs::kVmInvalidateEng17RangeStartHi: range_start_ = (range_start_ & 0xffffffffULL) | (uint64_t{value} << 32); return;
     case regs::kVmInvalidateEng17RangeEndLo: range_end_ = (range_end_ & ~0xffffffffULL) | value; return;
     case regs::kVmInvalidateEng17RangeEndHi: range_end_ = (range_end_ & 0xffffffffULL) | (uint64_t{value} << 32); return;
+    case regs::kVmFaultReplay:
+      if (value == regs::kVmFaultReplayStart) {
+        ++replays_;
+        if (replay_target_) replay_target_();
+      }
+      return;
     default: break;
   }
   if (offset >= regs::kVmContextCntl && offset < regs::kVmContextCntl + 4 * kVmids) {

@@ -25,6 +25,9 @@
 //   walk of those VMIDs in flight at the request has finished, plus heavyweight_extra.
 //   A walk (or an L1 miss) in flight across an invalidation's request or completion does
 //   not fill: generation counters, so no stale translation survives an ACK.
+// - Fault replay: a write of kVmFaultReplayStart to the fault-replay register is handed to
+//   the replay target (the compute units, which replay their parked accesses or, if they
+//   replay on a timer, ignore it).
 // Abstracts away: the retry CAM (hw/ IH), invalidation engines other than 17 and their
 // semaphores, the protection-fault status registers, and the TLB's physical banking.
 //
@@ -33,6 +36,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <set>
 #include <vector>
 #include <systemc>
@@ -63,6 +67,8 @@ class Utcl2 : public sc_core::sc_module, private WalkClient {
 
   // Translation caches below this one that invalidations must reach (UTCL1).
   void add_invalidation_target(InvalidationTarget* t) { l1_.push_back(t); }
+  // Who receives the driver's fault-replay command (the compute units).
+  void set_replay_target(std::function<void()> fn) { replay_target_ = std::move(fn); }
   // A register write without bus timing (the driver's untimed start-up programming).
   void write_register(uint64_t offset, uint32_t value) { write_reg(offset, value); }
   uint32_t read_register(uint64_t offset) { return read_reg(offset); }
@@ -145,6 +151,7 @@ class Utcl2 : public sc_core::sc_module, private WalkClient {
   uint64_t range_end_ = 0;
   std::vector<std::unique_ptr<Invalidation>> invalidations_in_flight_;
   std::vector<InvalidationTarget*> l1_;
+  std::function<void()> replay_target_;
 
   stats::Group stats_;
   stats::Counter lookups_{stats_, "lookups", "count", "Translation requests looked up"};
@@ -164,6 +171,7 @@ class Utcl2 : public sc_core::sc_module, private WalkClient {
   stats::Counter inv_range_{stats_, "invalidations_range", "count", "Range invalidations completed"};
   stats::Counter invalidated_{stats_, "invalidated_entries", "count", "Entries dropped by invalidations"};
   stats::Counter stale_fills_{stats_, "stale_fills_dropped", "count", "Walk results not installed because an invalidation overtook the walk"};
+  stats::Counter replays_{stats_, "replay_commands", "count", "Fault-replay commands written by the driver"};
   stats::Histogram inv_ns_{stats_, "invalidation_ns", "ns", "Invalidation from the request register write to the ACK bits set"};
   stats::Histogram mshr_occupancy_{stats_, "mshr_occupancy", "entries", "MSHRs in use when a walk starts"};
   stats::Formula hit_rate_{stats_, "hit_rate", "ratio", "Hits over lookups", [this] {

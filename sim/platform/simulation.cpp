@@ -205,6 +205,7 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
   plat.iommu = &m.soc->iommu;
   plat.iommu_cfg = &rc.msg.soc().iommu();
   plat.queues = process_queue_control(m.soc->gpu.cp);
+  plat.replay_on_command = rc.msg.soc().gpu().cu().replay() == config::ComputeUnits::ON_REPLAY_COMMAND;
   m.driver = std::make_unique<driver::Driver>("driver", rc.msg.driver(), plat, &m.ledger);
   if (rc.msg.sim().check_translations()) {
     m.checker = std::make_unique<TranslationChecker>(m.driver->svm());

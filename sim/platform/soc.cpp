@@ -41,6 +41,7 @@ Gpu::Gpu(sc_core::sc_module_name name, const config::Gpu& cfg, uint64_t seed, Fa
       cp("cp", cfg.cp(), cfg.cu(), cfg.vram().bandwidth_gb_per_s(), cu) {
   utcl1.l2_out.socket.bind(utcl2.in.socket);
   utcl2.add_invalidation_target(&utcl1);
+  utcl2.set_replay_target([this] { cu.replay(); });
   cu.mem_out.socket.bind(fabric.in("cu").socket);
   walker.mem.socket.bind(fabric.in("walker").socket);
   sdma.mem.socket.bind(fabric.in("sdma").socket);
