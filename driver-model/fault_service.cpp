@@ -74,7 +74,10 @@ BatchedService::BatchedService(const config::IrqHandling& cfg, FaultHandler& han
     : cfg_(cfg), handler_(handler), stats_(stats) {}
 
 void BatchedService::drain(DriverThread& t, FaultRing& ring) {
-  while (const uint64_t avail = ring.available()) {
+  for (;;) {
+    ring.refresh(t);
+    const uint64_t avail = ring.available();
+    if (avail == 0) break;
     serve_batch(t, ring, std::min<uint64_t>(avail, cfg_.batch_max_entries()));
   }
   if (cfg_.replay_policy() == config::IrqHandling::ONCE && replay_owed_) {
@@ -135,7 +138,8 @@ void BatchedService::serve_batch(DriverThread& t, FaultRing& ring, uint64_t n) {
 
   switch (cfg_.replay_policy()) {
     case P::AFTER_BATCH_FLUSH: {
-      // Drop what arrived during the batch: those accesses replay now with the others.
+      // Drop what is known to have arrived during the batch (up to the cached WPTR: UVM's
+      // flush with the cached PUT); those accesses replay now with the others.
       const uint64_t stale = ring.available();
       for (uint64_t i = 0; i < stale; ++i) {
         if (const auto f = ring.read(t)) {

@@ -6,13 +6,15 @@
 // svm_range_restore_pages, then the CAM acknowledgement), RPTR is written, and the worker
 // goes on while more entries have been announced.
 // BatchedService (NVIDIA UVM, uvm_gpu_replayable_faults.c service_fault_batch): each batch
-// fetches up to batch_max_entries of the announced entries (entry_ns each) and writes RPTR;
+// reads the ring's WPTR from the hardware (as UVM reads PUT), fetches up to
+// batch_max_entries of the entries written so far (entry_ns each) and writes RPTR;
 // sorts them by (PASID, page) (sort_compare_ns x (n log2 n + n): the sort and the
 // duplicate pass); drops duplicates of a page (a write duplicate makes the kept fault a
 // write); groups the rest by PASID and 2 MiB block and hands each group to the fault
 // handler, which serves it once; acknowledges CAM entries; then replays per replay_policy:
 // AFTER_BLOCK after each group, AFTER_BATCH after the batch, AFTER_BATCH_FLUSH after
-// dropping the entries announced during the batch (their accesses replay with the others
+// dropping the entries known (up to the cached WPTR: self-interrupts and the last read)
+// to have arrived during the batch (their accesses replay with the others
 // and fault again if still unresolved), ONCE when no entry is left, TIMER replay_period_ns
 // after the first batch since the last replay (from a timer, not the worker), NONE never.
 // Entries that arrive while a batch is served wait for the next batch.
@@ -51,6 +53,10 @@ class FaultRing {
   virtual ~FaultRing() = default;
   // Entries announced by self-interrupts and not yet read.
   virtual uint64_t available() const = 0;
+  // Reads the ring's write pointer from the hardware (IH_RB_WPTR_RING1, an MMIO read), so
+  // that entries written since the last self-interrupt become available: UVM reads the
+  // fault buffer's PUT register before it fetches a batch.
+  virtual void refresh(DriverThread& t) = 0;
   // Reads the next entry (entry_ns of core time); nullopt if it is not a retry fault
   // (counted as unhandled).
   virtual std::optional<FetchedFault> read(DriverThread& t) = 0;

@@ -158,10 +158,7 @@ void IrqHandler::dispatch_ih0(DriverThread& t, const IhEntry& e, uint64_t report
     // vega10_ih_self_irq: ring 1 has new entries up to src_data[0].
     if (e.ring_id != 1 || rings_.ih1_bytes == 0) return;
     ++self_interrupts_;
-    const uint32_t wptr = e.src_data[0] & (rings_.ih1_bytes - 1) & ~(kIhEntryBytes - 1);
-    ih1_announced_ += ((wptr - ih1_wptr_) & (rings_.ih1_bytes - 1)) / kIhEntryBytes;
-    ih1_wptr_ = wptr;
-    announcements_.push_back(Announce{ih1_announced_, seen, now()});
+    learn_ih1_wptr(e.src_data[0] & (rings_.ih1_bytes - 1) & ~(kIhEntryBytes - 1), seen);
     schedule(ih1_worker_);
     return;
   }
@@ -298,6 +295,20 @@ std::optional<FetchedFault> IrqHandler::read(DriverThread& t) {
   }
   ++retry_faults_;
   return FetchedFault{e, report, before};
+}
+
+void IrqHandler::learn_ih1_wptr(uint32_t wptr, const sc_core::sc_time& msi_at) {
+  const uint32_t mask = rings_.ih1_bytes - 1;
+  // The ring never holds more than its size, so unread counts from RPTR order the WPTRs.
+  if (((wptr - ih1_rptr_) & mask) < ((ih1_wptr_ - ih1_rptr_) & mask)) return;
+  ih1_announced_ += ((wptr - ih1_wptr_) & mask) / kIhEntryBytes;
+  ih1_wptr_ = wptr;
+  announcements_.push_back(Announce{ih1_announced_, msi_at, now()});
+}
+
+void IrqHandler::refresh(DriverThread& t) {
+  const uint32_t wptr = t.mmio_read(hw::regs::kIhRbWptrRing1) & (rings_.ih1_bytes - 1) & ~(kIhEntryBytes - 1);
+  if (wptr != ih1_wptr_) learn_ih1_wptr(wptr, now());
 }
 
 void IrqHandler::write_rptr(DriverThread& t) { t.mmio_write(hw::regs::kIhRbRptrRing1, ih1_rptr_); }

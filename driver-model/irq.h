@@ -128,6 +128,11 @@ class IrqHandler : public sc_core::sc_module, private FaultRing {
   void replay_timer_thread();
   // FaultRing: IH1 as the fault service drives it.
   uint64_t available() const override { return ih1_announced_ - ih1_read_; }
+  void refresh(DriverThread& t) override;
+  // IH1 entries are written up to `wptr`, as learnt at `msi_at` / `isr_at`; a WPTR older
+  // than what the driver knows already (a self-interrupt overtaken by a register read)
+  // changes nothing.
+  void learn_ih1_wptr(uint32_t wptr, const sc_core::sc_time& msi_at);
   std::optional<FetchedFault> read(DriverThread& t) override;
   void write_rptr(DriverThread& t) override;
   void handle_one(DriverThread& t, const FetchedFault& f) override;

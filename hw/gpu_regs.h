@@ -16,6 +16,7 @@ constexpr uint64_t kIhBase = 0x1000;
 constexpr uint64_t kIhRbRptr = kIhBase + 0x0;        // IH_RB_RPTR, byte offset in the ring
 constexpr uint64_t kIhRbCntl = kIhBase + 0x4;        // IH_RB_CNTL
 constexpr uint64_t kIhRbRptrRing1 = kIhBase + 0x8;   // IH_RB_RPTR_RING1
+constexpr uint64_t kIhRbWptrRing1 = kIhBase + 0x10;  // IH_RB_WPTR_RING1 (read: where the IH writes next)
 constexpr uint32_t kIhRbCntlWptrOverflowClear = 1u << 31;  // IH_RB_CNTL.WPTR_OVERFLOW_CLEAR
 // The retry CAM's doorbell: writing a CAM index frees that entry (gmc_v9_0.c writes
 // src_data[2] & 0x3ff to adev->irq.retry_cam_doorbell_index).

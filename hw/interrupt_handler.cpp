@@ -286,6 +286,7 @@ void InterruptHandler::acknowledge(int ring, uint32_t value) {
 uint32_t InterruptHandler::read_reg(uint64_t offset) {
   if (offset == regs::kIhRbRptr) return rings_[0].rptr;
   if (offset == regs::kIhRbRptrRing1) return rings_[1].rptr;
+  if (offset == regs::kIhRbWptrRing1) return rings_[1].wptr;
   return 0;
 }
 
