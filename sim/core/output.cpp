@@ -57,6 +57,7 @@ const HistField kHistFields[] = {
     {"mean", [](const stats::Histogram& h) { return h.mean(); }},
     {"min", [](const stats::Histogram& h) { return h.min(); }},
     {"p50", [](const stats::Histogram& h) { return h.percentile(50); }},
+    {"p90", [](const stats::Histogram& h) { return h.percentile(90); }},
     {"p95", [](const stats::Histogram& h) { return h.percentile(95); }},
     {"p99", [](const stats::Histogram& h) { return h.percentile(99); }},
     {"max", [](const stats::Histogram& h) { return h.max(); }},

@@ -15,7 +15,7 @@ namespace fl {
 // Throws fl::InputError naming the path if the file cannot be written.
 void write_file_atomic(const std::string& path, std::string_view content);
 
-// {"name": number | {"count", "mean", "min", "p50", "p95", "p99", "max"}}
+// {"name": number | {"count", "mean", "min", "p50", "p90", "p95", "p99", "max"}}
 nlohmann::json stats_to_json(const std::vector<stats::Named>& all);
 
 // gem5 style, one line per value: "name value # description (unit)"; a histogram gives one

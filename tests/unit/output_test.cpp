@@ -216,7 +216,7 @@ TEST(StatsJson, HistogramsAreObjectsWithSummaryFields) {
   std::vector<std::string> keys;
   for (const auto& [k, v] : h.items()) keys.push_back(k);
   std::sort(keys.begin(), keys.end());
-  EXPECT_EQ(keys, (std::vector<std::string>{"count", "max", "mean", "min", "p50", "p95", "p99"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"count", "max", "mean", "min", "p50", "p90", "p95", "p99"}));
   EXPECT_TRUE(h["count"].is_number_integer());
   EXPECT_EQ(h["count"].get<uint64_t>(), 4u);
   EXPECT_EQ(h["mean"].get<double>(), 250.0);
@@ -274,7 +274,7 @@ TEST(StatsText, HistogramGivesOneLinePerField) {
   const std::vector<std::string> lines = lines_of(text);
   const std::map<std::string, std::string> exact = {
       {"count", "4"}, {"mean", "250"}, {"min", "100"}, {"max", "400"}};
-  for (const std::string field : {"count", "mean", "min", "p50", "p95", "p99", "max"}) {
+  for (const std::string field : {"count", "mean", "min", "p50", "p90", "p95", "p99", "max"}) {
     const std::string l = line_of(lines, "unit.out.lat_ns::" + field);
     std::smatch m;
     ASSERT_TRUE(std::regex_match(l, m, stats_line_re())) << field << " in\n" << text;
