@@ -245,7 +245,7 @@ TEST(StatsText, LinesHaveNameValueDescriptionAndUnit) {
   SampleStats s;
   const std::string text = fl::stats_to_text(s.named());
   const std::vector<std::string> lines = lines_of(text);
-  ASSERT_EQ(lines.size(), 3u + 7u) << text;  // three scalars, seven histogram fields
+  ASSERT_EQ(lines.size(), 3u + 8u) << text;  // three scalars, eight histogram fields
   for (const std::string& l : lines) {
     std::smatch m;
     EXPECT_TRUE(std::regex_match(l, m, stats_line_re())) << "'" << l << "'";
