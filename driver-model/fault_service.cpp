@@ -16,7 +16,7 @@ sc_core::sc_time now() { return sc_core::sc_time_stamp(); }
 }  // namespace
 
 std::unique_ptr<FaultService> FaultService::make(const config::IrqHandling& cfg, FaultHandler& handler,
-                                                 stats::Group& stats) {
+                                                 BatchStats& stats) {
   if (cfg.fault_service() == config::IrqHandling::BATCHED) return std::make_unique<BatchedService>(cfg, handler, stats);
   return std::make_unique<PerEntryService>(cfg.entries_per_pass());
 }
@@ -70,7 +70,7 @@ BatchPlan plan_batch(const std::vector<FetchedFault>& batch) {
   return plan;
 }
 
-BatchedService::BatchedService(const config::IrqHandling& cfg, FaultHandler& handler, stats::Group& stats)
+BatchedService::BatchedService(const config::IrqHandling& cfg, FaultHandler& handler, BatchStats& stats)
     : cfg_(cfg), handler_(handler), stats_(stats) {}
 
 void BatchedService::drain(DriverThread& t, FaultRing& ring) {
@@ -96,21 +96,21 @@ void BatchedService::serve_batch(DriverThread& t, FaultRing& ring, uint64_t n) {
     if (auto f = ring.read(t)) batch.push_back(*f);
   }
   ring.write_rptr(t);
-  ++batches_;
-  entries_.sample(static_cast<double>(n));
+  ++stats_.batches_;
+  stats_.entries_.sample(static_cast<double>(n));
   const sc_core::sc_time fetched = now();
-  fetch_ns_.sample(to_ns(fetched - start));
+  stats_.fetch_ns_.sample(to_ns(fetched - start));
 
   // Sort by (PASID, page), then one pass drops duplicates and cuts groups.
   const double m = static_cast<double>(batch.size());
   if (batch.size() > 1) t.compute_ns(cfg_.sort_compare_ns() * (m * std::ceil(std::log2(m)) + m));
   const BatchPlan plan = plan_batch(batch);
   const sc_core::sc_time sorted = now();
-  sort_ns_.sample(to_ns(sorted - fetched));
-  duplicates_ += plan.duplicates.size();
+  stats_.sort_ns_.sample(to_ns(sorted - fetched));
+  stats_.duplicates_ += plan.duplicates.size();
   for (size_t i : plan.duplicates) ring.outcome(batch[i], Outcome::kDuplicate);
-  unique_.sample(static_cast<double>(batch.size() - plan.duplicates.size()));
-  groups_.sample(static_cast<double>(plan.groups.size()));
+  stats_.unique_.sample(static_cast<double>(batch.size() - plan.duplicates.size()));
+  stats_.groups_.sample(static_cast<double>(plan.groups.size()));
 
   // Service each block once.
   for (const std::vector<size_t>& g : plan.groups) {
@@ -134,7 +134,7 @@ void BatchedService::serve_batch(DriverThread& t, FaultRing& ring, uint64_t n) {
   }
   for (size_t i : plan.duplicates) ring.ack(t, batch[i].entry);
   const sc_core::sc_time serviced = now();
-  service_ns_.sample(to_ns(serviced - sorted));
+  stats_.service_ns_.sample(to_ns(serviced - sorted));
 
   switch (cfg_.replay_policy()) {
     case P::AFTER_BATCH_FLUSH: {
@@ -143,7 +143,7 @@ void BatchedService::serve_batch(DriverThread& t, FaultRing& ring, uint64_t n) {
       const uint64_t stale = ring.available();
       for (uint64_t i = 0; i < stale; ++i) {
         if (const auto f = ring.read(t)) {
-          ++flushed_;
+          ++stats_.flushed_;
           ring.outcome(*f, Outcome::kFiltered);
           ring.ack(t, f->entry);
         }
@@ -159,8 +159,8 @@ void BatchedService::serve_batch(DriverThread& t, FaultRing& ring, uint64_t n) {
     case P::NONE:
     default: break;
   }
-  replay_ns_.sample(to_ns(now() - serviced));
-  batch_ns_.sample(to_ns(now() - start));
+  stats_.replay_ns_.sample(to_ns(now() - serviced));
+  stats_.batch_ns_.sample(to_ns(now() - start));
 }
 
 }  // namespace fl::driver

@@ -38,6 +38,7 @@ namespace fl::driver {
 
 struct RetryFault;
 class FaultHandler;
+struct BatchStats;
 
 // An IH1 retry-fault entry read by the worker, with its fault-ledger id.
 struct FetchedFault {
@@ -81,9 +82,9 @@ class FaultService {
   virtual ~FaultService() = default;
   // Services announced entries until none is left.
   virtual void drain(DriverThread& t, FaultRing& ring) = 0;
-  // `stats` is the interrupt handler's group, which owns the policy's stats.
+  // `stats` are the interrupt handler's (present, and zero, whichever policy runs).
   static std::unique_ptr<FaultService> make(const config::IrqHandling& cfg, FaultHandler& handler,
-                                            stats::Group& stats);
+                                            BatchStats& stats);
 };
 
 class PerEntryService : public FaultService {
@@ -104,9 +105,27 @@ struct BatchPlan {
 };
 BatchPlan plan_batch(const std::vector<FetchedFault>& batch);
 
+// The batched service's stats, in the interrupt handler's stats group so that every run
+// reports them (zero under the per-entry loop).
+struct BatchStats {
+  explicit BatchStats(stats::Group& group) : g(group) {}
+  stats::Group& g;
+  stats::Counter batches_{g, "batch.batches", "count", "Fault batches serviced (BATCHED)"};
+  stats::Counter duplicates_{g, "batch.duplicates", "count", "Entries dropped as duplicates of a page already in their batch"};
+  stats::Counter flushed_{g, "batch.flushed", "count", "Entries dropped by the flush before a replay (AFTER_BATCH_FLUSH)"};
+  stats::Histogram entries_{g, "batch.entries", "entries", "Entries fetched per batch (the batch size)"};
+  stats::Histogram unique_{g, "batch.unique_faults", "faults", "Faults serviced per batch after duplicates were dropped"};
+  stats::Histogram groups_{g, "batch.groups", "groups", "Block groups per batch"};
+  stats::Histogram fetch_ns_{g, "batch.fetch_ns", "ns", "Time to fetch a batch's entries and write RPTR"};
+  stats::Histogram sort_ns_{g, "batch.sort_ns", "ns", "Time to sort a batch and drop its duplicates"};
+  stats::Histogram service_ns_{g, "batch.service_ns", "ns", "Time to service a batch's groups (migration, page-table update, TLB flush)"};
+  stats::Histogram replay_ns_{g, "batch.replay_ns", "ns", "Time to flush (AFTER_BATCH_FLUSH) and write the replay command after a batch"};
+  stats::Histogram batch_ns_{g, "batch.batch_ns", "ns", "Time from a batch's first fetch to its replay"};
+};
+
 class BatchedService : public FaultService {
  public:
-  BatchedService(const config::IrqHandling& cfg, FaultHandler& handler, stats::Group& stats);
+  BatchedService(const config::IrqHandling& cfg, FaultHandler& handler, BatchStats& stats);
   void drain(DriverThread& t, FaultRing& ring) override;
 
  private:
@@ -115,19 +134,7 @@ class BatchedService : public FaultService {
   config::IrqHandling cfg_;
   FaultHandler& handler_;
   bool replay_owed_ = false;  // ONCE: a batch was serviced since the last replay
-
-  stats::Group& stats_;  // the interrupt handler's
-  stats::Counter batches_{stats_, "batch.batches", "count", "Fault batches serviced (BATCHED)"};
-  stats::Counter duplicates_{stats_, "batch.duplicates", "count", "Entries dropped as duplicates of a page already in their batch"};
-  stats::Counter flushed_{stats_, "batch.flushed", "count", "Entries dropped by the flush before a replay (AFTER_BATCH_FLUSH)"};
-  stats::Histogram entries_{stats_, "batch.entries", "entries", "Entries fetched per batch (the batch size)"};
-  stats::Histogram unique_{stats_, "batch.unique_faults", "faults", "Faults serviced per batch after duplicates were dropped"};
-  stats::Histogram groups_{stats_, "batch.groups", "groups", "Block groups per batch"};
-  stats::Histogram fetch_ns_{stats_, "batch.fetch_ns", "ns", "Time to fetch a batch's entries and write RPTR"};
-  stats::Histogram sort_ns_{stats_, "batch.sort_ns", "ns", "Time to sort a batch and drop its duplicates"};
-  stats::Histogram service_ns_{stats_, "batch.service_ns", "ns", "Time to service a batch's groups (migration, page-table update, TLB flush)"};
-  stats::Histogram replay_ns_{stats_, "batch.replay_ns", "ns", "Time to flush (AFTER_BATCH_FLUSH) and write the replay command after a batch"};
-  stats::Histogram batch_ns_{stats_, "batch.batch_ns", "ns", "Time from a batch's first fetch to its replay"};
+  BatchStats& stats_;
 };
 
 }  // namespace fl::driver

@@ -59,7 +59,7 @@ IrqHandler::IrqHandler(sc_core::sc_module_name name, const config::IrqHandling& 
       trace_(trace),
       filter_(cfg.filter_ring_order(), cfg.filter_hash_order(), cfg.filter_timeout_ticks()) {
   validate(cfg, this->name());
-  service_ = FaultService::make(cfg, faults, stats_);
+  service_ = FaultService::make(cfg, faults, batch_stats_);
   SC_HAS_PROCESS(IrqHandler);
   SC_THREAD(isr_thread);
   SC_THREAD(soft_thread);

@@ -196,6 +196,7 @@ class IrqHandler : public sc_core::sc_module, private FaultRing {
   stats::Counter replays_{stats_, "replays", "count", "Fault-replay commands written to the GPU (BATCHED fault service)"};
   stats::Counter worker_runs_{stats_, "worker_runs", "count", "Runs of the ih_soft and IH1 workers"};
   stats::Histogram soft_depth_{stats_, "soft_ring_entries", "entries", "ih_soft occupancy when a fault is delegated"};
+  BatchStats batch_stats_{stats_};
 };
 
 }  // namespace fl::driver

@@ -75,6 +75,23 @@ TEST(FaultService, AfterBlockReplaysOncePerGroupAndTimerReplaysWithoutTheWorker)
   EXPECT_EQ(timer.num("soc.gpu.cu.accesses"), 128);
 }
 
+TEST(FaultService, HardwareThatReplaysOnItsOwnIgnoresTheReplayCommand) {
+  // BATCHED on AMD-style hardware: the waves replay on their retry timer and re-report
+  // while their faults wait; the driver's replay commands arrive and change nothing.
+  const std::vector<std::string> timer_hw = {"--set", "driver.irq.fault_service=BATCHED", "--set",
+                                             "soc.gpu.ih.ring1_bytes=65536"};
+  const RunResult own = run("fs_own_replay", kOneBlock, timer_hw);
+  const RunResult cmd = run("fs_cmd_replay", kOneBlock, kBatched);
+  ASSERT_EQ(own.status, 0) << own.err;
+  ASSERT_EQ(cmd.status, 0) << cmd.err;
+  EXPECT_GE(own.num("soc.gpu.utcl2.replay_commands"), 1);
+  EXPECT_EQ(own.hist("soc.gpu.cu.replayed_per_command", "count"), 0);
+  EXPECT_GT(cmd.hist("soc.gpu.cu.replayed_per_command", "count"), 0);
+  EXPECT_EQ(own.num("soc.gpu.cu.accesses"), 128);
+  // Parked accesses report once per replay; timer replays re-report every interval.
+  EXPECT_GT(own.num("fault.reports"), cmd.num("fault.reports"));
+}
+
 TEST(FaultService, BatchSizeLimitIsHonoured) {
   // 512 waves each faulting on its own 2 MiB block at once.
   const std::string ops =

@@ -102,7 +102,8 @@ void Bench::run() {
     Handler h;
     h.ring = &ring;
     stats::Group g("bench.a");
-    BatchedService s(batched(P::AFTER_BATCH), h, g);
+    BatchStats st(g);
+    BatchedService s(batched(P::AFTER_BATCH), h, st);
     // Two blocks: three distinct pages in block 0 (one faulted three times, once as a
     // write), one page in block 1, posted out of order.
     ring.announced = {fault(base + 0x3000), fault(base + k2M + 0x1000), fault(base + 0x1000),
@@ -127,7 +128,8 @@ void Bench::run() {
     Handler h;
     h.ring = &ring;
     stats::Group g("bench.b");
-    BatchedService s(batched(P::AFTER_BATCH, 4), h, g);
+    BatchStats st(g);
+    BatchedService s(batched(P::AFTER_BATCH, 4), h, st);
     for (uint64_t i = 0; i < 10; ++i) ring.announced.push_back(fault(base + i * k2M));
     DriverThread t(cpu, hw::WorkClass::kWorker);
     s.drain(t, ring);
@@ -143,7 +145,8 @@ void Bench::run() {
     Handler h;
     h.ring = &ring;
     stats::Group g("bench.c");
-    BatchedService s(batched(P::AFTER_BATCH), h, g);
+    BatchStats st(g);
+    BatchedService s(batched(P::AFTER_BATCH), h, st);
     ring.announced = {fault(base), fault(base + k2M)};
     // Arrives while the first group is served: same block as the first fault, new page.
     h.arrive_during_first = {fault(base + 0x5000)};
@@ -161,7 +164,8 @@ void Bench::run() {
     Handler h;
     h.ring = &ring;
     stats::Group g("bench.d");
-    BatchedService s(batched(P::AFTER_BATCH_FLUSH), h, g);
+    BatchStats st(g);
+    BatchedService s(batched(P::AFTER_BATCH_FLUSH), h, st);
     ring.announced = {fault(base)};
     h.arrive_during_first = {fault(base + 0x5000), fault(base + 0x6000)};
     DriverThread t(cpu, hw::WorkClass::kWorker);
@@ -178,7 +182,8 @@ void Bench::run() {
       Handler h;
       h.ring = &ring;
       stats::Group g(policy == P::ONCE ? "bench.f" : "bench.e");
-      BatchedService s(batched(policy, 2), h, g);
+      BatchStats st(g);
+      BatchedService s(batched(policy, 2), h, st);
       for (uint64_t i = 0; i < 3; ++i) ring.announced.push_back(fault(base + i * k2M));
       DriverThread t(cpu, hw::WorkClass::kWorker);
       s.drain(t, ring);
