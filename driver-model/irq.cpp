@@ -57,7 +57,8 @@ IrqHandler::IrqHandler(sc_core::sc_module_name name, const config::IrqHandling& 
       jobs_(jobs),
       faults_(faults),
       trace_(trace),
-      filter_(cfg.filter_ring_order(), cfg.filter_hash_order(), cfg.filter_timeout_ticks()) {
+      filter_(cfg.filter_ring_order(), cfg.filter_hash_order(), cfg.filter_timeout_ticks()),
+      wptr_by_register_(cfg.fault_service() == config::IrqHandling::BATCHED) {
   validate(cfg, this->name());
   service_ = FaultService::make(cfg, faults, batch_stats_);
   SC_HAS_PROCESS(IrqHandler);
@@ -158,7 +159,16 @@ void IrqHandler::dispatch_ih0(DriverThread& t, const IhEntry& e, uint64_t report
     // vega10_ih_self_irq: ring 1 has new entries up to src_data[0].
     if (e.ring_id != 1 || rings_.ih1_bytes == 0) return;
     ++self_interrupts_;
-    learn_ih1_wptr(e.src_data[0] & (rings_.ih1_bytes - 1) & ~(kIhEntryBytes - 1), seen);
+    if (wptr_by_register_) {
+      // The fault service reads WPTR from the IH itself; the interrupt only wakes it.
+      last_irq_ = Announce{0, seen, now()};
+      have_irq_ = true;
+    } else {
+      const uint32_t wptr = e.src_data[0] & (rings_.ih1_bytes - 1) & ~(kIhEntryBytes - 1);
+      ih1_announced_ += ((wptr - ih1_wptr_) & (rings_.ih1_bytes - 1)) / kIhEntryBytes;
+      ih1_wptr_ = wptr;
+      announcements_.push_back(Announce{ih1_announced_, seen, now()});
+    }
     schedule(ih1_worker_);
     return;
   }
@@ -297,18 +307,19 @@ std::optional<FetchedFault> IrqHandler::read(DriverThread& t) {
   return FetchedFault{e, report, before};
 }
 
-void IrqHandler::learn_ih1_wptr(uint32_t wptr, const sc_core::sc_time& msi_at) {
+void IrqHandler::refresh(DriverThread& t) {
+  if (!wptr_by_register_) return;
   const uint32_t mask = rings_.ih1_bytes - 1;
-  // The ring never holds more than its size, so unread counts from RPTR order the WPTRs.
-  if (((wptr - ih1_rptr_) & mask) < ((ih1_wptr_ - ih1_rptr_) & mask)) return;
+  // The register is read at the IH, so it is never behind what the driver knows, and the
+  // IH drops entries rather than pass the RPTR the driver wrote.
+  const uint32_t wptr = t.mmio_read(hw::regs::kIhRbWptrRing1) & mask & ~(kIhEntryBytes - 1);
+  if (wptr == ih1_wptr_) return;
   ih1_announced_ += ((wptr - ih1_wptr_) & mask) / kIhEntryBytes;
   ih1_wptr_ = wptr;
-  announcements_.push_back(Announce{ih1_announced_, msi_at, now()});
-}
-
-void IrqHandler::refresh(DriverThread& t) {
-  const uint32_t wptr = t.mmio_read(hw::regs::kIhRbWptrRing1) & (rings_.ih1_bytes - 1) & ~(kIhEntryBytes - 1);
-  if (wptr != ih1_wptr_) learn_ih1_wptr(wptr, now());
+  // The host learnt of these entries from the last interrupt, or from this read.
+  const Announce a = have_irq_ ? last_irq_ : Announce{0, now(), now()};
+  announcements_.push_back(Announce{ih1_announced_, a.msi_at, a.isr_at});
+  have_irq_ = false;
 }
 
 void IrqHandler::write_rptr(DriverThread& t) { t.mmio_write(hw::regs::kIhRbRptrRing1, ih1_rptr_); }

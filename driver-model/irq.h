@@ -129,10 +129,6 @@ class IrqHandler : public sc_core::sc_module, private FaultRing {
   // FaultRing: IH1 as the fault service drives it.
   uint64_t available() const override { return ih1_announced_ - ih1_read_; }
   void refresh(DriverThread& t) override;
-  // IH1 entries are written up to `wptr`, as learnt at `msi_at` / `isr_at`; a WPTR older
-  // than what the driver knows already (a self-interrupt overtaken by a register read)
-  // changes nothing.
-  void learn_ih1_wptr(uint32_t wptr, const sc_core::sc_time& msi_at);
   std::optional<FetchedFault> read(DriverThread& t) override;
   void write_rptr(DriverThread& t) override;
   void handle_one(DriverThread& t, const FetchedFault& f) override;
@@ -172,6 +168,11 @@ class IrqHandler : public sc_core::sc_module, private FaultRing {
   uint64_t ih1_processed_ts_ = 0;
   std::deque<Announce> announcements_;
   std::unique_ptr<FaultService> service_;
+  // BATCHED: IH1's WPTR is read from the IH (refresh), self-interrupts only wake the
+  // worker; their times stand for when the host learnt of the entries read next.
+  bool wptr_by_register_;
+  Announce last_irq_{};
+  bool have_irq_ = false;
   bool timer_armed_ = false;
   sc_core::sc_event timer_event_;
   // ih_soft

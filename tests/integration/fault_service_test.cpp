@@ -60,6 +60,8 @@ TEST(FaultService, EachBatchEndsInOneReplayAndEveryReportIsAccountedFor) {
     EXPECT_EQ(r.num("fault.reports"), r.num("fault.serviced_migrated") + r.num("fault.serviced_mapped") +
                                           r.num("fault.reports_duplicate") + r.num("fault.reports_filtered") +
                                           r.num("fault.reports_lost"));
+    // The worker reads each entry the IH wrote exactly once.
+    EXPECT_EQ(r.num("driver.irq.ih1_entries"), r.num("fault.reports") - r.num("fault.reports_lost"));
     EXPECT_EQ(r.num("soc.gpu.cu.accesses"), 128);
   }
 }
@@ -104,6 +106,7 @@ TEST(FaultService, BatchSizeLimitIsHonoured) {
   EXPECT_LE(r.hist("driver.irq.batch.entries", "max"), 8);
   EXPECT_GE(r.num("driver.irq.batch.batches"), 512 / 8);
   EXPECT_EQ(r.num("fault.serviced_migrated"), 512);
+  EXPECT_EQ(r.num("driver.irq.ih1_entries"), r.num("fault.reports") - r.num("fault.reports_lost"));
 }
 
 TEST(FaultService, ImpossibleCombinationsAreRefused) {
