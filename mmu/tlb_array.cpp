@@ -103,6 +103,7 @@ bool TlbArray::insert_block(uint8_t vmid, uint64_t vpn, uint64_t ppn, uint32_t l
   ++valid_in_set_[set];
   if (index_) index_->insert(key) = slot;
   if (size_count_[size]++ == 0) size_mask_ |= 1u << size;
+  ++vmid_count_[vmid];
   policy_->filled(set, slot);
   return evicted;
 }
@@ -115,11 +116,12 @@ void TlbArray::drop(size_t index, uint32_t set) {
   if (index_) index_->take(BlockKey{e.vpn, e.vmid, e.log2_pages});
   --valid_in_set_[set];
   if (--size_count_[e.log2_pages] == 0) size_mask_ &= ~(1u << e.log2_pages);
+  --vmid_count_[e.vmid];
 }
 
 uint32_t TlbArray::invalidate_vmid(uint8_t vmid) {
   uint32_t n = 0;
-  for (size_t i = 0; i < entries_.size(); ++i) {
+  for (size_t i = 0; i < entries_.size() && vmid_count_[vmid] > 0; ++i) {
     const TlbEntry& e = entries_[i];
     if (e.valid && e.vmid == vmid) {
       drop(i, static_cast<uint32_t>(i / ways_));
@@ -131,9 +133,12 @@ uint32_t TlbArray::invalidate_vmid(uint8_t vmid) {
 
 uint32_t TlbArray::invalidate_range(uint8_t vmid, uint64_t first, uint64_t last) {
   uint32_t n = 0;
-  for (size_t i = 0; i < entries_.size(); ++i) {
+  uint32_t left = vmid_count_[vmid];  // entries of `vmid` not yet looked at
+  for (size_t i = 0; i < entries_.size() && left > 0; ++i) {
     const TlbEntry& e = entries_[i];
-    if (e.valid && e.vmid == vmid && e.vpn <= last && e.vpn + e.pages() - 1 >= first) {
+    if (!e.valid || e.vmid != vmid) continue;
+    --left;
+    if (e.vpn <= last && e.vpn + e.pages() - 1 >= first) {
       drop(i, static_cast<uint32_t>(i / ways_));
       ++n;
     }

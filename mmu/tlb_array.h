@@ -101,6 +101,9 @@ class TlbArray {
   // Valid entries per block size; bit n of size_mask_ is set while size 2^n has any.
   uint32_t size_count_[kMaxLog2Pages + 1] = {};
   uint32_t size_mask_ = 0;
+  // Valid entries per VMID: an invalidation of a VMID with none (most UTCL1s in a fault
+  // storm) costs nothing, and a scan stops at the VMID's last entry.
+  uint32_t vmid_count_[256] = {};
 };
 
 }  // namespace fl::mmu
