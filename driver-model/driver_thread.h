@@ -9,6 +9,7 @@
 
 #include "hw/host_cpu.h"
 #include "sim/core/time.h"
+#include "sim/core/waits.h"
 
 namespace fl::driver {
 
@@ -26,13 +27,17 @@ class DriverThread {
 
   // Sleeps until `ready()` holds, re-checked whenever `wake` fires, without a core; resumes
   // `wakeup_ns` after being woken (scheduler latency). Returns at once if already ready.
-  void sleep_until(sc_core::sc_event& wake, const std::function<bool()>& ready, double wakeup_ns);
+  // `what` and `object` say what is waited for (sim/core/waits.h; `what` null: the caller
+  // registered the wait itself).
+  void sleep_until(sc_core::sc_event& wake, const std::function<bool()>& ready, double wakeup_ns,
+                   const char* what = "an event of", const char* object = "the driver");
 
   // Takes a sleeping lock: at once if free; otherwise the thread gives its core up, sleeps
   // until the lock is handed to it and resumes after the scheduler wake-up.
   void lock(hw::HostLock& l, bool shared) {
     if (l.try_lock(shared)) return;
     release();
+    const ScopedWait registered("lock", l.name());
     l.lock(shared);
     if (cpu_.lock_wakeup_ns() > 0) sc_core::wait(from_ns(cpu_.lock_wakeup_ns()));
   }
@@ -66,10 +71,15 @@ class LockGuard {
 };
 
 inline void DriverThread::sleep_until(sc_core::sc_event& wake, const std::function<bool()>& ready,
-                                      double wakeup_ns) {
+                                      double wakeup_ns, const char* what, const char* object) {
   if (ready()) return;
   release();
-  while (!ready()) sc_core::wait(wake);
+  if (what == nullptr) {
+    while (!ready()) sc_core::wait(wake);
+  } else {
+    const ScopedWait registered(what, object);
+    while (!ready()) sc_core::wait(wake);
+  }
   if (wakeup_ns > 0) sc_core::wait(from_ns(wakeup_ns));
 }
 

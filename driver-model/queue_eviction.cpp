@@ -1,6 +1,7 @@
 #include "driver-model/queue_eviction.h"
 
 #include "sim/core/time.h"
+#include "sim/core/waits.h"
 
 namespace fl::driver {
 
@@ -9,6 +10,7 @@ QueueEviction::QueueEviction(sc_core::sc_module_name name, const config::Kfd& cf
 
 void QueueEviction::wait_for(const std::function<void(std::function<void()>)>& op) {
   if (!op) return;
+  const ScopedWait registered("the command processor to unmap or map the queues of", name());
   bool done = false;
   op([this, &done] {
     done = true;

@@ -2,6 +2,7 @@
 
 #include "hw/gpu_regs.h"
 #include "sim/core/time.h"
+#include "sim/core/waits.h"
 
 namespace fl::driver {
 
@@ -44,6 +45,7 @@ uint32_t SdmaJobs::submit(DriverThread& t, std::vector<hw::SdmaPacket> packets) 
 }
 
 void SdmaJobs::wait(DriverThread& t, uint32_t seq) {
+  const ScopedWait registered("fence", name(), seq);
   const sc_core::sc_time start = sc_core::sc_time_stamp();
   if (cfg_.wait_mode() == config::SdmaJobs::SPIN) {
     // Busy-wait on the fence's memory: the core stays taken.
@@ -56,7 +58,7 @@ void SdmaJobs::wait(DriverThread& t, uint32_t seq) {
     return;
   }
   t.sleep_until(signal_, [this, seq] { return static_cast<int32_t>(signalled_ - seq) >= 0; },
-                cfg_.wakeup_ns());
+                cfg_.wakeup_ns(), nullptr);
   wait_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
 }
 

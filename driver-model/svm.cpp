@@ -471,7 +471,7 @@ bool Svm::validate_and_map(DriverThread& t, SvmRange& r, const std::vector<PageS
         }
         return true;
       },
-      0);
+      0, "the end of an MMU-notifier invalidation in", name());
   if (find_range(lo) != &r) return false;
   const uint64_t seq = r.seq;
   uint64_t system_pages = 0;
@@ -807,7 +807,7 @@ void Svm::wait_for_gpu(DriverThread& t, uint64_t start, uint64_t end) {
     }
     return true;
   };
-  t.sleep_until(gpu_jobs_event_, idle, 0);
+  t.sleep_until(gpu_jobs_event_, idle, 0, "the GPU work using memory of", name());
 }
 
 void Svm::invalidate(const NotifyRange& nr, DriverThread* t) {

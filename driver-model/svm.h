@@ -205,6 +205,9 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   };
   std::optional<Placement> placement(uint64_t va) const;
   bool draining() const { return draining_; }
+  // The process's locks, for fault injection (the workload's hold_lock).
+  hw::HostLock& mmap_lock() { return mmap_lock_; }
+  hw::HostLock& svms_lock() { return svms_lock_; }
 
  private:
   // The result of one fault service, for stats and the fault ledger.

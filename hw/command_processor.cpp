@@ -230,6 +230,12 @@ void CommandProcessor::unmap(QueueId id) {
   }
   ++preempt_.count;
   preempt_.waves += r.waves;
+  if (cfg_.unmap_hangs()) {
+    // Fault injection: the firmware stops mid-preemption; nothing completes the unmap.
+    set_paused(q, true);
+    ++preempt_.hangs;
+    return;
+  }
   const uint64_t token = ++q.drain_token;
   const sc_core::sc_time timeout = from_ns(cfg_.preemption_timeout_ns());
   if (policy_->drains()) {

@@ -211,6 +211,7 @@ class CommandProcessor : public sc_core::sc_module {
     stats::Counter saved_lds_bytes{group, "saved_lds_bytes", "bytes", "LDS part of saved_bytes"};
     stats::Counter waves{group, "waves", "count", "Resident waves preempted"};
     stats::Counter timeouts{group, "timeouts", "count", "Preemptions that exceeded soc.gpu.cp.preemption_timeout_ns (queue reset)"};
+    stats::Counter hangs{group, "hangs", "count", "Unmaps that never completed (fault injection: soc.gpu.cp.unmap_hangs)"};
   };
   PreemptStats preempt_{"preempt"};
 };

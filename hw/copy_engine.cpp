@@ -174,6 +174,12 @@ void CopyEngine::execute_next() {
     executing_ = false;
     return;
   }
+  if (cfg_.hang_after_packets() != 0 && packets_.value() >= cfg_.hang_after_packets()) {
+    // Fault injection: the engine hangs with work queued; it stays busy for ever.
+    executing_ = true;
+    hung_.set(1);
+    return;
+  }
   executing_ = true;
   cur_ = std::move(ready_.front());
   ready_.pop_front();

@@ -127,6 +127,7 @@ class CopyEngine : public sc_core::sc_module {
 
   stats::Group stats_;
   stats::Counter packets_{stats_, "packets", "count", "Packets executed"};
+  stats::Value hung_{stats_, "hung", "bool", "1 if the engine hung (fault injection: hang_after_packets)"};
   stats::Counter copies_{stats_, "copy_packets", "count", "COPY_LINEAR packets executed"};
   stats::Counter copy_bytes_{stats_, "copy_bytes", "bytes", "Bytes moved by COPY_LINEAR"};
   stats::Counter write_bytes_{stats_, "write_bytes", "bytes", "Bytes written by WRITE and PTEPDE"};

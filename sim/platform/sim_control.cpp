@@ -3,6 +3,7 @@
 #include "sim/core/format.h"
 #include "sim/core/sim_status.h"
 #include "sim/core/time.h"
+#include "sim/core/waits.h"
 
 namespace fl::platform {
 
@@ -36,7 +37,7 @@ void SimControl::drain() {
   while (!quiescent_()) {
     if (sc_core::sc_time_stamp() >= limit) {
       report_sim_error("the system did not become idle within " + format_duration_ns(cfg_.watchdog_ns()) +
-                       " (sim.watchdog_ns) after the workload finished");
+                       " (sim.watchdog_ns) after the workload finished; blocked: " + Waits::summary());
       return;
     }
     sc_core::wait(kDrainPoll);
@@ -47,17 +48,23 @@ void SimControl::drain() {
 void SimControl::watchdog() {
   const sc_core::sc_time period = from_ns(cfg_.watchdog_ns());
   uint64_t last = cu_.completed();
+  uint64_t last_ended = Waits::ended();
   while (!done_) {
     sc_core::wait(period, done_event_);
     if (done_) return;
     const uint64_t now = cu_.completed();
-    if (cu_.in_flight() > 0 && now == last) {
+    const uint64_t ended = Waits::ended();
+    // Progress: a GPU access completed or a blocked thread got what it waited for.
+    const bool stuck = now == last && ended == last_ended && (cu_.in_flight() > 0 || Waits::pending() > 0);
+    if (stuck) {
       report_sim_error("no forward progress: " + std::to_string(cu_.in_flight()) +
-                       " GPU accesses in flight and none completed in the last " +
-                       format_duration_ns(cfg_.watchdog_ns()) + " (sim.watchdog_ns); " + describe_());
+                       " GPU accesses in flight, none completed and no blocked thread woke in the last " +
+                       format_duration_ns(cfg_.watchdog_ns()) + " (sim.watchdog_ns); " + describe_() +
+                       "; blocked: " + Waits::summary());
       return;
     }
     last = now;
+    last_ended = ended;
   }
 }
 

@@ -20,6 +20,7 @@
 #include "sim/core/sim_status.h"
 #include "sim/core/stats.h"
 #include "sim/core/time.h"
+#include "sim/core/waits.h"
 #include "sim/platform/fault_ledger.h"
 #include "sim/platform/sim_control.h"
 #include "sim/platform/soc.h"
@@ -239,12 +240,13 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
   } else if (!m.workload->finished()) {
     status = kExitSim;
     const bool timed_out = sc_core::sc_time_stamp() >= from_ns(rc.msg.sim().max_time_ns());
-    error = timed_out ? "the workload did not finish within sim.max_time_ns (" +
-                            format_duration_ns(rc.msg.sim().max_time_ns()) + "); it is at " +
-                            m.workload->current_op_name()
-                      : "deadlock: nothing left to simulate but the workload is at " +
-                            m.workload->current_op_name() + " with " +
-                            std::to_string(m.soc->gpu.cu.in_flight()) + " GPU accesses in flight";
+    error = (timed_out ? "the workload did not finish within sim.max_time_ns (" +
+                             format_duration_ns(rc.msg.sim().max_time_ns()) + "); it is at " +
+                             m.workload->current_op_name()
+                       : "deadlock: nothing left to simulate but the workload is at " +
+                             m.workload->current_op_name() + " with " +
+                             std::to_string(m.soc->gpu.cu.in_flight()) + " GPU accesses in flight") +
+            "; blocked: " + Waits::summary();
   }
   const double host_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - host_start).count();

@@ -8,6 +8,7 @@
 #include "sim/core/textproto.h"
 #include "sim/core/rng.h"
 #include "sim/core/time.h"
+#include "sim/core/waits.h"
 
 namespace fl::platform {
 
@@ -31,6 +32,7 @@ const char* kind_name(const wl::Op& op) {
     case wl::Op::kFork: return "fork";
     case wl::Op::kCpuTouch: return "cpu_touch";
     case wl::Op::kSetXnack: return "set_xnack";
+    case wl::Op::kHoldLock: return "hold_lock";
     case wl::Op::KIND_NOT_SET: break;
   }
   return "empty op";
@@ -276,6 +278,10 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
       case wl::Op::kSleep:
         if (!(op.sleep().ns() >= 0) || !std::isfinite(op.sleep().ns())) fail("ns must be a non-negative number");
         break;
+      case wl::Op::kHoldLock:
+        if (!(op.hold_lock().ns() >= 0) || !std::isfinite(op.hold_lock().ns())) fail("ns must be a non-negative number (0: for ever)");
+        if (op.hold_lock().shared() && op.hold_lock().lock() != wl::HoldLock::MMAP_LOCK) fail("only mmap_lock can be taken shared");
+        break;
       case wl::Op::kDmaCopy: {
         const auto& c = op.dma_copy();
         if (c.bytes() == 0) fail("bytes must be positive");
@@ -426,6 +432,22 @@ void WorkloadRunner::exec(const wl::Op& op) {
     case wl::Op::kSetXnack:
       driver_.set_xnack(op.set_xnack().enabled());
       break;
+    case wl::Op::kHoldLock: {
+      // Another thread of the process: it takes the lock and (unless ns is 0) drops it.
+      const wl::HoldLock h = op.hold_lock();
+      hw::HostLock& l = h.lock() == wl::HoldLock::SVMS_LOCK ? driver_.svm().svms_lock() : driver_.svm().mmap_lock();
+      driver::Driver& drv = driver_;
+      sc_core::sc_spawn([&l, h, &drv] {
+        driver::DriverThread t(drv.cpu(), hw::WorkClass::kIoctl);
+        t.lock(l, h.shared());
+        t.release();
+        if (h.ns() > 0) {
+          sc_core::wait(from_ns(h.ns()));
+          l.unlock(h.shared());
+        }
+      }, "hold_lock");
+      break;
+    }
     case wl::Op::kLaunch: {
       const auto& l = op.launch();
       const Region& r = regions_.at(l.range());
@@ -464,6 +486,7 @@ void WorkloadRunner::exec(const wl::Op& op) {
         }
         return true;
       };
+      const ScopedWait registered("kernel", op.wait().has_kernel() ? op.wait().kernel().c_str() : "(every one launched)");
       if (op.wait().has_kernel()) {
         while (!kernel_done_[op.wait().kernel()]) sc_core::wait(kernel_event_);
       } else {
@@ -478,6 +501,7 @@ void WorkloadRunner::exec(const wl::Op& op) {
         done = true;
         queue_event_.notify(sc_core::SC_ZERO_TIME);
       });
+      const ScopedWait registered("the command processor to preempt queue", op.preempt().queue().c_str());
       while (!done) sc_core::wait(queue_event_);
       preempt_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
       break;

@@ -1,0 +1,71 @@
+// No hang, ever: each kind of stall (a fence that never signals, a lock never released, a
+// queue that never preempts) ends the run with exit 3 and a message naming what the
+// blocked thread waited on (sim/core/waits.h), instead of running until the time limit.
+#include <gtest/gtest.h>
+
+#include "harness.h"
+
+namespace fl::test {
+namespace {
+
+RunResult run(const std::string& tag, const std::string& ops, const std::vector<std::string>& sets) {
+  const std::string d = temp_dir(tag);
+  std::vector<std::string> args = {"run", "--quiet", "--workload", workload(d, ops), "--set", "sim.watchdog_ns=1000000"};
+  args.insert(args.end(), sets.begin(), sets.end());
+  return run_faultline(args);
+}
+
+TEST(Stall, AFenceThatNeverSignalsIsReportedNamingTheFence) {
+  // The copy engine hangs before the first copy's fence: the copying thread waits for it.
+  const RunResult r = run("stall_fence", "op { dma_copy { direction: H2D bytes: 65536 } }\n",
+                          {"--set", "soc.gpu.sdma.hang_after_packets=1"});
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_NE(r.err.find("no forward progress"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("waits for fence driver.sdma #1"), std::string::npos) << r.err;
+}
+
+TEST(Stall, ALockNeverReleasedIsReportedNamingTheLock) {
+  // Another thread holds mmap_lock for ever; the GPU's faults wait for it in the fault handler.
+  const RunResult r = run("stall_lock",
+                          "op { mmap { name: \"buf\" size_bytes: 2097152 } }\n"
+                          "op { hold_lock { lock: MMAP_LOCK } }\n"
+                          "op { launch { range: \"buf\" cus: 1 waves_per_cu: 1 accesses_per_wave: 4 } }\n"
+                          "op { wait {} }\n",
+                          {});
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_NE(r.err.find("waits for lock driver.svm.mmap_lock"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("GPU accesses in flight"), std::string::npos) << r.err;
+}
+
+TEST(Stall, ALockHeldForAWhileIsNotAStall) {
+  const RunResult r = run("stall_lock_ok",
+                          "op { mmap { name: \"buf\" size_bytes: 2097152 } }\n"
+                          "op { hold_lock { lock: MMAP_LOCK ns: 500000 } }\n"
+                          "op { launch { range: \"buf\" cus: 1 waves_per_cu: 1 accesses_per_wave: 4 } }\n"
+                          "op { wait {} }\n",
+                          {});
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
+TEST(Stall, AQueueThatNeverPreemptsIsReportedNamingTheQueue) {
+  const RunResult r = run("stall_preempt",
+                          "op { svm_alloc { name: \"buf\" size_bytes: 2097152 preferred_loc: GPU } }\n"
+                          "op { prefetch { range: \"buf\" } }\n"
+                          "op { launch { range: \"buf\" queue: \"q0\" cus: 1 waves_per_cu: 4 accesses_per_wave: 100000 } }\n"
+                          "op { sleep { ns: 1000 } }\n"
+                          "op { preempt { queue: \"q0\" } }\n"
+                          "op { restore { queue: \"q0\" } }\n"
+                          "op { wait {} }\n",
+                          {"--set", "soc.gpu.cp.unmap_hangs=true"});
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_NE(r.err.find("waits for the command processor to preempt queue q0"), std::string::npos) << r.err;
+}
+
+TEST(Stall, HoldLockIsValidated) {
+  const RunResult r = run("stall_bad", "op { hold_lock { lock: SVMS_LOCK shared: true } }\n", {});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("only mmap_lock can be taken shared"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace fl::test
