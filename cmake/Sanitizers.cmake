@@ -6,3 +6,14 @@ function(faultline_set_sanitizers target)
     target_link_options(${target} INTERFACE -fsanitize=address,undefined)
   endif()
 endfunction()
+
+# libFuzzer build (scripts/fuzz.sh): cmake -DFAULTLINE_FUZZ=ON with clang. First-party code
+# gets coverage instrumentation; the fuzz targets in tests/fuzz link libFuzzer's main.
+function(faultline_set_fuzzing target)
+  if(FAULTLINE_FUZZ)
+    if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+      message(FATAL_ERROR "FAULTLINE_FUZZ needs clang (CXX=clang++): libFuzzer is part of clang")
+    endif()
+    target_compile_options(${target} INTERFACE -fsanitize=fuzzer-no-link)
+  endif()
+endfunction()

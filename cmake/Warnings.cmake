@@ -4,7 +4,7 @@ function(faultline_set_warnings target)
   target_compile_options(${target} INTERFACE
     -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
     -Wcast-align -Wformat=2 -Wimplicit-fallthrough -Wmissing-declarations
-    -Wduplicated-cond -Wlogical-op -Wuseless-cast)
+    $<$<CXX_COMPILER_ID:GNU>:-Wduplicated-cond -Wlogical-op -Wuseless-cast>)
   if(FAULTLINE_WERROR)
     target_compile_options(${target} INTERFACE -Werror)
   endif()

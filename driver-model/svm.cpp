@@ -672,7 +672,10 @@ void Svm::handle_fault_group(DriverThread& t, const std::vector<RetryFault>& fau
         if (trace_ != nullptr && f.report != 0) trace_->milestone(f.report, Milestone::kLookupDone, sc_core::sc_time_stamp());
       }
     }
-    for (auto& [range_start, w] : work) {
+    for (auto& entry : work) {
+      // (Not a structured binding: the lambdas below capture these, which C++17 forbids.)
+      const uint64_t range_start = entry.first;
+      Work& w = entry.second;
       SvmRange* r = find_range(range_start);
       const auto give_up = [&](Served s) {
         for (size_t i : w.faults) served[i] = s;

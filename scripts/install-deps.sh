@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev             # stats.json writer/reader
   libgtest-dev libgmock-dev      # tests
   libbenchmark-dev               # microbenchmarks
+  clang libclang-rt-dev          # libFuzzer targets (scripts/fuzz.sh)
   python3-protobuf python3-numpy python3-matplotlib  # scripts/ (run under /usr/bin/python3)
 )
 
