@@ -51,8 +51,8 @@ HostCpu::Slot HostCpu::acquire(WorkClass cls) {
       }
     }
   }
-  sc_core::sc_event wake;
-  Waiter w{cls, &wake};
+  const WakeEvents::Scoped wake(wake_events_);
+  Waiter w{cls, wake.get()};
   // Hard-interrupt work goes ahead of everything but earlier hard-interrupt work.
   auto pos = waiters_.end();
   if (cls == WorkClass::kHardIrq) {
@@ -60,7 +60,7 @@ HostCpu::Slot HostCpu::acquire(WorkClass cls) {
                        [](const Waiter* x) { return x->cls != WorkClass::kHardIrq; });
   }
   waiters_.insert(pos, &w);
-  sc_core::wait(wake);
+  sc_core::wait(*wake);
   wait_ns_.sample(static_cast<double>(sc_time_stamp().value() - now) / 1000.0);
   return Slot(*this, w.core);
 }
@@ -109,11 +109,11 @@ void HostCpu::Slot::mmio_write(uint64_t reg, uint32_t value) {
 uint32_t HostCpu::Slot::mmio_read(uint64_t reg) {
   Txn& t = cpu_->pool_.acquire();
   t.setup(tlm::TLM_READ_COMMAND, reg, 4);
-  sc_core::sc_event done;
-  cpu_->mmio_waits_[&t] = &done;
+  const WakeEvents::Scoped done(cpu_->wake_events_);
+  cpu_->mmio_waits_[&t] = done.get();
   const uint64_t start = sc_time_stamp().value();
   cpu_->mmio.send(t);
-  sc_core::wait(done);
+  sc_core::wait(*done);
   cpu_->mmio_read_ns_.sample(static_cast<double>(sc_time_stamp().value() - start) / 1000.0);
   uint32_t v;
   std::memcpy(&v, t.buffer(), 4);
@@ -158,10 +158,10 @@ void HostLock::lock(bool shared) {
   if (try_lock(shared)) return;
   ++contended_;
   const uint64_t start = sc_time_stamp().value();
-  sc_core::sc_event wake;
-  Waiter w{shared, &wake};
+  const WakeEvents::Scoped wake(wake_events_);
+  Waiter w{shared, wake.get()};
   waiters_.push_back(&w);
-  while (!w.granted) sc_core::wait(wake);
+  while (!w.granted) sc_core::wait(*wake);
   ++acquisitions_;
   wait_ns_.sample(static_cast<double>(sc_time_stamp().value() - start) / 1000.0);
 }

@@ -28,6 +28,7 @@
 #include "sim/core/stats.h"
 #include "sim/core/tlm_ports.h"
 #include "sim/core/txn.h"
+#include "sim/core/wake_events.h"
 
 namespace fl::hw {
 
@@ -83,6 +84,7 @@ class HostCpu : public sc_core::sc_module {
   std::deque<Waiter*> waiters_;
   TxnPool pool_;
   std::unordered_map<Payload*, sc_core::sc_event*> mmio_waits_;
+  WakeEvents wake_events_;  // for the waits above
 
   static constexpr uint64_t kFree = ~uint64_t{0};
 
@@ -130,6 +132,7 @@ class HostLock : public sc_core::sc_module {
   bool writer_ = false;
   uint32_t readers_ = 0;
   std::deque<Waiter*> waiters_;
+  WakeEvents wake_events_;
 
   stats::Group stats_;
   stats::Counter acquisitions_{stats_, "acquisitions", "count", "Times the lock was taken"};
