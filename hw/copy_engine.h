@@ -82,6 +82,8 @@ class CopyEngine : public sc_core::sc_module {
   // Returns the WPTR to write to the doorbell.
   uint32_t write_ring(std::vector<SdmaPacket> packets);
   // Nothing written to the ring is left to fetch or execute.
+  // Bytes moved so far (COPY_LINEAR, WRITE and PTEPDE); grows while a packet executes.
+  uint64_t moved_bytes() const { return copy_bytes_.value() + write_bytes_.value(); }
   bool idle() const { return !fetching_ && !executing_ && written_.empty() && ready_.empty(); }
 
  private:

@@ -225,7 +225,12 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
                  return true;
                }();
       },
-      [&m] { return "the workload is at " + m.workload->current_op_name(); });
+      [&m] { return "the workload is at " + m.workload->current_op_name(); },
+      [&m] {
+        uint64_t bytes = 0;
+        for (const hw::CopyEngine* e : m.soc->gpu.sdma_engines()) bytes += e->moved_bytes();
+        return bytes;
+      });
   m.workload = std::make_unique<WorkloadRunner>("workload", workload, rc.msg, *m.driver,
                                                 m.soc->gpu.cu, m.soc->gpu.cp, [&m] { m.control->workload_done(); },
                                                 &m.soc->host.dram);

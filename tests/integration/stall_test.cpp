@@ -24,6 +24,17 @@ TEST(Stall, AFenceThatNeverSignalsIsReportedNamingTheFence) {
   EXPECT_NE(r.err.find("waits for fence driver.sdma #1"), std::string::npos) << r.err;
 }
 
+TEST(Stall, ACopyLongerThanTheWatchdogPeriodIsNotAStall) {
+  // One 16 MiB COPY_LINEAR packet executes for far longer than the 10 us period, with no GPU
+  // access and the copying thread waiting for its fence all the while: the bytes the copy
+  // engine moves are the progress.
+  const std::string d = temp_dir("stall_long_copy");
+  const RunResult r = run_faultline({"run", "--quiet", "--workload",
+                                     workload(d, "op { dma_copy { direction: H2D bytes: 16777216 } }\n"), "--set",
+                                     "sim.watchdog_ns=10000"});
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
 TEST(Stall, ALockNeverReleasedIsReportedNamingTheLock) {
   // Another thread holds mmap_lock for ever; the GPU's faults wait for it in the fault handler.
   const RunResult r = run("stall_lock",
