@@ -55,7 +55,10 @@ void Scheduler::arm() {
 void Scheduler::run(uint32_t id) {
   Task& t = task(id);
   --t.queue->pending_;
-  ++dispatched;
+  if (++dispatched == event_budget) {
+    report_sim_error("the run used its budget of " + std::to_string(event_budget) +
+                     " scheduler callbacks (sim.max_events) before the workload finished");
+  }
   try {
     t.run(t);
   } catch (const InputError& e) {
@@ -112,11 +115,13 @@ EventQueue::EventQueue(const char*) : sched_(&detail::Scheduler::get()) {}
 
 uint64_t EventQueue::dispatched() { return detail::Scheduler::get().dispatched; }
 
-void start(const sc_core::sc_time& duration) {
+void start(const sc_core::sc_time& duration, uint64_t event_budget) {
   detail::Scheduler& s = detail::Scheduler::get();
   s.set_run_ahead_limit(now_ps() + duration.value());
+  s.event_budget = event_budget;
   sc_core::sc_start(duration);
   s.set_run_ahead_limit(0);
+  s.event_budget = 0;
 }
 
 }  // namespace fl

@@ -88,6 +88,8 @@ class Scheduler {
   uint64_t run_ahead_steps = 0;
 
   uint64_t dispatched = 0;
+  // The run stops with a simulation error once `dispatched` reaches this (0: no budget).
+  uint64_t event_budget = 0;
 
  private:
   // The insertion number and the slot share one word: numbers below 2^40 (renumbered
@@ -181,8 +183,9 @@ void run_boxed(Task& t) {
 // Runs the SystemC kernel for `duration` (sc_start), letting the scheduler advance time by
 // itself while nothing but its callbacks has anything to do; see Scheduler::fire in
 // event_queue.cpp. Results are the same as with sc_start: only the count of kernel time
-// steps (and delta cycles) falls.
-void start(const sc_core::sc_time& duration);
+// steps (and delta cycles) falls. A non-zero `event_budget` stops the run with a simulation
+// error (exit 3) once that many callbacks have run in this process (sim.max_events).
+void start(const sc_core::sc_time& duration, uint64_t event_budget = 0);
 
 class EventQueue {
  public:

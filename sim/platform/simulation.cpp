@@ -235,7 +235,7 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
                                                 m.soc->gpu.cu, m.soc->gpu.cp, [&m] { m.control->workload_done(); },
                                                 &m.soc->host.dram);
 
-  fl::start(from_ns(rc.msg.sim().max_time_ns()));
+  fl::start(from_ns(rc.msg.sim().max_time_ns()), rc.msg.sim().max_events());
 
   int status = kExitOk;
   std::string error;

@@ -72,6 +72,18 @@ TEST(Stall, AQueueThatNeverPreemptsIsReportedNamingTheQueue) {
   EXPECT_NE(r.err.find("waits for the command processor to preempt queue q0"), std::string::npos) << r.err;
 }
 
+TEST(Stall, TheEventBudgetStopsARunWithExit3) {
+  const std::string ops =
+      "op { mmap { name: \"buf\" size_bytes: 2097152 } }\n"
+      "op { launch { range: \"buf\" cus: 1 waves_per_cu: 1 accesses_per_wave: 1000 } }\n"
+      "op { wait {} }\n";
+  const RunResult cut = run("budget_cut", ops, {"--set", "sim.max_events=500"});
+  EXPECT_EQ(cut.status, 3) << cut.err;
+  EXPECT_NE(cut.err.find("budget of 500 scheduler callbacks (sim.max_events)"), std::string::npos) << cut.err;
+  const RunResult whole = run("budget_ok", ops, {"--set", "sim.max_events=100000000"});
+  EXPECT_EQ(whole.status, 0) << whole.err;
+}
+
 TEST(Stall, HoldLockIsValidated) {
   const RunResult r = run("stall_bad", "op { hold_lock { lock: SVMS_LOCK shared: true } }\n", {});
   EXPECT_EQ(r.status, 2) << r.err;
