@@ -151,6 +151,16 @@ class AddressSpace {
     bool cow = false;
     std::optional<uint64_t> frame;  // unset: the VMA's default frame
   };
+
+ public:
+  // Host memory one page that differs from its VMA's default (migrated to VRAM, COW after
+  // fork) costs in pages_: a libstdc++ hash node (next pointer and the key/value pair),
+  // rounded up to malloc's 16-byte chunks plus its 8-byte header, and one bucket pointer
+  // (load factor 1). Used to refuse runs the host cannot hold (sim/platform/host_memory.h).
+  static constexpr uint64_t kHostBytesPerExceptionPage =
+      (sizeof(void*) + sizeof(std::pair<const uint64_t, PageState>) + 8 + 15) / 16 * 16 + sizeof(void*);
+
+ private:
   uint64_t default_frame(const Vma& v, uint64_t va) const { return v.sys_base + (va - v.start); }
   uint64_t frame_of(const Vma& v, uint64_t va) const;
   // Splits the VMA containing `at` so a VMA starts there.

@@ -40,4 +40,18 @@ std::string format_duration_ns(double ns) {
   return buf;
 }
 
+std::string format_bytes(uint64_t bytes) {
+  static const char* const kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = static_cast<double>(bytes);
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < sizeof kUnits / sizeof kUnits[0]) {
+    v /= 1024;
+    ++u;
+  }
+  if (u == 0) return std::to_string(bytes) + " bytes";
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%.2f %s (%llu bytes)", v, kUnits[u], static_cast<unsigned long long>(bytes));
+  return buf;
+}
+
 }  // namespace fl

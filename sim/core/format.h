@@ -12,5 +12,7 @@ std::string format_number(double v);
 std::string hex(uint64_t v);
 // Human-readable time from nanoseconds: "850 ns", "12.3 us", "4.56 ms".
 std::string format_duration_ns(double ns);
+// Human-readable size in binary units with the exact count: "3.50 GiB (3758096384 bytes)".
+std::string format_bytes(uint64_t bytes);
 
 }  // namespace fl

@@ -22,6 +22,7 @@
 #include "sim/core/time.h"
 #include "sim/core/waits.h"
 #include "sim/platform/fault_ledger.h"
+#include "sim/platform/host_memory.h"
 #include "sim/platform/sim_control.h"
 #include "sim/platform/soc.h"
 #include "sim/platform/translation_checker.h"
@@ -177,6 +178,7 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
   const ResolvedConfig rc = resolve_config(opts.config_path, opts.sets, opts.seed);
   const Workload workload = load_workload(opts.workload_path);
   validate_workload(workload, rc.msg);
+  check_host_memory(workload, rc.msg);
   if (!opts.out_dir.empty()) {
     std::error_code ec;
     fs::create_directories(opts.out_dir, ec);

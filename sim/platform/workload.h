@@ -39,6 +39,11 @@ const char* builtin_workload_text();
 // Throws fl::InputError naming the file and line of the first bad operation.
 void validate_workload(const Workload& w, const config::Config& cfg);
 
+// The kernel a launch describes, on a range of `bytes` at `va`; `index` numbers unnamed
+// kernels.
+hw::KernelSpec kernel_spec(const wl::Launch& l, uint64_t va, uint64_t bytes, const config::ComputeUnits& cu,
+                           size_t index);
+
 class WorkloadRunner : public sc_core::sc_module {
  public:
   WorkloadRunner(sc_core::sc_module_name name, const Workload& w, const config::Config& cfg,

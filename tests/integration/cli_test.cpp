@@ -192,5 +192,20 @@ TEST(Cli, ParamsWithConfigShowsValuesAndOrigins) {
   EXPECT_NE(r.out.find("mi300a-apu.textproto:"), std::string::npos);
 }
 
+TEST(Cli, AWorkloadTheHostCannotHoldIsRefusedBeforeItRuns) {
+  // 16 TiB of host memory (the largest soc.host.dram), touched once per page by the GPU:
+  // hundreds of GiB of per-page state. Refused up front with exit 2, not killed by the OOM
+  // killer later.
+  const std::string d = temp_dir("cli_host_memory");
+  const RunResult r = run_faultline(
+      {"run", "--quiet", "--set", "soc.host.dram.capacity_bytes=17592186044416", "--workload",
+       workload(d, "op { mmap { name: \"buf\" size_bytes: 17592186044416 } }\n"
+                   "op { launch { range: \"buf\" pattern: STRIDED stride_bytes: 4096 } }\n"
+                   "op { wait {} }\n")});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("of host memory for the models' per-page state"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("op 2 (launch)"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace fl::test
