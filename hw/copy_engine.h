@@ -81,9 +81,9 @@ class CopyEngine : public sc_core::sc_module {
   // The CPU's write of packets into the ring (functional; the driver charges the time).
   // Returns the WPTR to write to the doorbell.
   uint32_t write_ring(std::vector<SdmaPacket> packets);
-  // Nothing written to the ring is left to fetch or execute.
   // Bytes moved so far (COPY_LINEAR, WRITE and PTEPDE); grows while a packet executes.
   uint64_t moved_bytes() const { return copy_bytes_.value() + write_bytes_.value(); }
+  // Nothing written to the ring is left to fetch or execute.
   bool idle() const { return !fetching_ && !executing_ && written_.empty() && ready_.empty(); }
 
  private:
