@@ -1,7 +1,8 @@
 // A timed callback queue: the one mechanism by which modules schedule their own future
 // work. Every EventQueue feeds one process-wide scheduler: a single heap ordered by
-// (time, insertion), driven by one sc_event and one SystemC method process, so the SystemC
-// kernel is involved once per distinct simulated time rather than once per callback.
+// (time, insertion), driven by two sc_events (the heap's head is due; work is due now) and
+// one SystemC method process, so the SystemC kernel is involved once per distinct simulated
+// time rather than once per callback.
 // Callbacks run in (time, insertion) order across all queues, so runs are deterministic.
 // The scheduler is also the single place the kernel-event count is taken.
 //
@@ -147,7 +148,8 @@ class Scheduler {
     return top;
   }
 
-  sc_core::sc_event event_;
+  sc_core::sc_event event_;      // the heap's head is due (a timed notification)
+  sc_core::sc_event due_event_;  // the FIFO has callbacks due now (a delta notification)
   std::vector<Item> heap_;
   std::vector<uint32_t> due_;  // the FIFO of callbacks due now; [due_head_, end) pending
   size_t due_head_ = 0;
