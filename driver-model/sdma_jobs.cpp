@@ -23,10 +23,25 @@ bool SdmaJobs::update_from_memory() {
   return true;
 }
 
+void SdmaJobs::arm_fallback() {
+  const sc_core::sc_time timeout = from_ns(cfg_.fallback_timeout_ns());
+  fallback_deadline_ps_ = now_ps() + timeout.value();
+  if (fallback_armed_) return;  // on_fallback re-arms for the rest when it wakes early
+  fallback_armed_ = true;
+  fallback_.notify(timeout);
+}
+
 void SdmaJobs::on_fallback() {
+  fallback_armed_ = false;
+  const uint64_t now = now_ps();
+  if (now < fallback_deadline_ps_) {
+    fallback_armed_ = true;
+    fallback_.notify(sc_core::sc_time::from_value(fallback_deadline_ps_ - now));
+    return;
+  }
   if (idle()) return;
   if (update_from_memory()) ++fallbacks_;
-  if (!idle()) fallback_.notify(from_ns(cfg_.fallback_timeout_ns()));
+  if (!idle()) arm_fallback();
 }
 
 uint32_t SdmaJobs::submit(DriverThread& t, std::vector<hw::SdmaPacket> packets) {
@@ -39,8 +54,7 @@ uint32_t SdmaJobs::submit(DriverThread& t, std::vector<hw::SdmaPacket> packets) 
   const uint32_t wptr = engine_.write_ring(std::move(packets));
   t.mmio_write(hw::regs::sdma_doorbell(engine_.engine()), wptr);
   // amdgpu_fence_schedule_fallback: mod_timer moves the deadline to now + timeout.
-  fallback_.cancel();
-  fallback_.notify(from_ns(cfg_.fallback_timeout_ns()));
+  arm_fallback();
   return seq;
 }
 

@@ -56,7 +56,14 @@ class SdmaJobs : public sc_core::sc_module {
   uint32_t next_seq_ = 0;
   uint32_t signalled_ = 0;
   sc_core::sc_event signal_;
+  // The fallback timer, moved forward lazily: a submission only moves the deadline, and a
+  // wake-up before it re-arms for the rest. Cancelling and re-notifying the event at every
+  // submission (mod_timer's literal shape) would leave a cancelled notification per job in
+  // SystemC's timed queue until its time, and every kernel time step would pay for them.
   sc_core::sc_event fallback_;
+  uint64_t fallback_deadline_ps_ = 0;
+  bool fallback_armed_ = false;
+  void arm_fallback();
   void on_fallback();
 
   stats::Group stats_;
