@@ -16,6 +16,8 @@ struct AccessExt : tlm::tlm_extension<AccessExt> {
   uint32_t nacks = 0;
   uint64_t first_detect_ps = 0;
   uint64_t first_report = 0;
+  uint64_t index = 0;   // in its wave
+  uint32_t bytes = 0;
   tlm::tlm_extension_base* clone() const override { return new AccessExt(*this); }
   void copy_from(const tlm::tlm_extension_base& o) override { *this = static_cast<const AccessExt&>(o); }
 };
@@ -75,8 +77,12 @@ void ComputeUnits::launch(const KernelSpec& spec, std::function<void(KernelEnd)>
   const uint32_t waves = spec.cus * spec.waves_per_cu;
   const uint64_t stream = uint64_t{kernels_.size()} << 32;
   k->waves.reserve(waves);
+  k->start_ps = now_ps();
   for (uint32_t i = 0; i < waves; ++i) {
-    k->waves.push_back(Wave{k.get(), i, Rng(seed_, stream | i)});
+    k->waves.emplace_back(k.get(), i, Rng(seed_, stream | i));
+    Wave& w = k->waves.back();
+    w.total = spec.source ? spec.source->count(i) : spec.accesses_per_wave;
+    if (w.total == 0) ++k->waves_done;
   }
   if (spec.pattern == wl::POINTER_CHASE) {
     // Sattolo's algorithm: a uniformly random permutation that is a single cycle, so a
@@ -93,7 +99,7 @@ void ComputeUnits::launch(const KernelSpec& spec, std::function<void(KernelEnd)>
   waves_ += waves;
   Kernel* kp = k.get();
   kernels_.push_back(std::move(k));
-  if (spec.accesses_per_wave == 0) {
+  if (kp->waves_done == kp->waves.size()) {
     queue_.schedule(sc_core::SC_ZERO_TIME, [kp] {
       kp->ended = true;
       kp->done(KernelEnd::kCompleted);
@@ -118,18 +124,33 @@ void ComputeUnits::set_paused(const std::string& kernel, bool paused) {
 void ComputeUnits::pump(Wave& w) {
   const KernelSpec& s = w.kernel->spec;
   if (w.kernel->paused) return;
-  if (w.pump_scheduled || w.halted || w.kernel->killed || w.issued == s.accesses_per_wave ||
+  if (w.pump_scheduled || w.halted || w.kernel->killed || w.issued == w.total ||
       w.outstanding >= s.outstanding_per_wave) {
     return;
   }
   const uint64_t now = now_ps();
-  if (now >= w.next_issue_ps) {
+  uint64_t at = w.next_issue_ps;
+  if (s.source) {
+    if (!w.has_ahead) {
+      w.ahead = s.source->next(w.index, w.issued);
+      w.has_ahead = true;
+    }
+    at = std::max(at, w.kernel->start_ps + w.ahead.issue_after_ps);
+  }
+  if (now >= at) {
     issue(w);
     w.next_issue_ps = now + issue_interval_.value();
-    if (w.issued == s.accesses_per_wave || w.outstanding >= s.outstanding_per_wave) return;
+    if (w.issued == w.total || w.outstanding >= s.outstanding_per_wave) return;
+    if (s.source) {
+      w.ahead = s.source->next(w.index, w.issued);
+      w.has_ahead = true;
+      at = std::max(w.next_issue_ps, w.kernel->start_ps + w.ahead.issue_after_ps);
+    } else {
+      at = w.next_issue_ps;
+    }
   }
   w.pump_scheduled = true;
-  queue_.schedule_at(ps(w.next_issue_ps), [this, &w] {
+  queue_.schedule_at(ps(at), [this, &w] {
     w.pump_scheduled = false;
     pump(w);
   });
@@ -154,8 +175,20 @@ uint64_t ComputeUnits::next_offset(Wave& w) {
 
 void ComputeUnits::issue(Wave& w) {
   const KernelSpec& s = w.kernel->spec;
-  const uint64_t off = next_offset(w);
-  const bool write = s.write_fraction > 0 && w.rng.unit() < s.write_fraction;
+  uint64_t off;
+  uint32_t bytes;
+  bool write;
+  if (s.source) {
+    off = w.ahead.offset_bytes;
+    bytes = w.ahead.bytes;
+    write = w.ahead.write;
+    w.has_ahead = false;
+  } else {
+    off = next_offset(w);
+    bytes = s.access_bytes;
+    write = s.write_fraction > 0 && w.rng.unit() < s.write_fraction;
+  }
+  const uint64_t index = w.issued;
   ++w.issued;
   ++w.outstanding;
   ++w.kernel->in_flight;
@@ -168,6 +201,8 @@ void ComputeUnits::issue(Wave& w) {
   a.va = s.base_va + off;
   a.write = write;
   a.issue_ps = now_ps();
+  a.index = index;
+  a.bytes = bytes;
   auto& tr = t.ensure<mmu::TranslationExt>();
   tr.vmid = s.vmid;
   tr.write = write;
@@ -180,7 +215,7 @@ void ComputeUnits::translate(Payload& gp) {
   Wave& w = *static_cast<Wave*>(a.wave);
   if (w.kernel->killed) {
     ++dropped_;
-    retire(t, w);
+    retire(t, w, AccessOutcome::kDropped);
     return;
   }
   t.setup_timing_only(tlm::TLM_IGNORE_COMMAND, a.va, 0);
@@ -213,7 +248,7 @@ void ComputeUnits::on_translation(Payload& gp, const sc_core::sc_time& delay) {
     // A memory violation without retry: the wave halts; the driver kills the queue.
     ++fatal_;
     w.halted = true;
-    retire(t, w);
+    retire(t, w, AccessOutcome::kFatal);
     return;
   }
   translation_ns_.sample(static_cast<double>(now_ps() + delay.value() - a.attempt_ps) / 1000.0);
@@ -223,8 +258,7 @@ void ComputeUnits::on_translation(Payload& gp, const sc_core::sc_time& delay) {
   const uint64_t pa = tr.pa;
   const bool system = tr.system;
   if (observer_) observer_(w.kernel->spec.pasid, a.va, pa, system);
-  t.setup_timing_only(a.write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND, pa,
-                      w.kernel->spec.access_bytes);
+  t.setup_timing_only(a.write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND, pa, a.bytes);
   t.ext().system = system;
   mem_out.send(t, delay);
 }
@@ -236,18 +270,24 @@ void ComputeUnits::on_data(Payload& gp) {
   ++completed_;
   (a.write ? writes_ : reads_) += 1;
   access_ns_.sample(static_cast<double>(now_ps() - a.issue_ps) / 1000.0);
-  retire(t, w);
+  retire(t, w, AccessOutcome::kCompleted);
 }
 
-void ComputeUnits::retire(Payload& gp, Wave& w) {
+void ComputeUnits::retire(Payload& gp, Wave& w, AccessOutcome outcome) {
+  if (access_observer_) {
+    const AccessExt& a = static_cast<Txn&>(gp).ensure<AccessExt>();
+    const Kernel& k = *w.kernel;
+    access_observer_(AccessRecord{&k.spec.name, w.index, a.index, a.va - k.spec.base_va, a.bytes, a.write,
+                                  a.issue_ps - k.start_ps, now_ps() - a.issue_ps, a.nacks > 0, outcome});
+  }
   gp.release();
   --in_flight_;
   --w.outstanding;
   ++w.done;
   Kernel& k = *w.kernel;
   --k.in_flight;
-  if (w.done == k.spec.accesses_per_wave && !w.halted) ++k.waves_done;
-  if (w.done != k.spec.accesses_per_wave) pump(w);
+  if (w.done == w.total && !w.halted) ++k.waves_done;
+  if (w.done != w.total) pump(w);
   maybe_end(k);
 }
 

@@ -39,6 +39,40 @@
 
 namespace fl::hw {
 
+// Where a kernel's accesses come from when they do not follow its pattern (a replayed
+// trace, sim/trace/replay_source.h). A wave takes its accesses in order, the next one only
+// when the wave may issue (outstanding_per_wave, issue_interval), and not before
+// `issue_after_ps` from the kernel's launch (0 for a closed-loop replay).
+struct SourcedAccess {
+  uint64_t offset_bytes = 0;  // from the kernel's base_va
+  uint32_t bytes = 0;
+  bool write = false;
+  uint64_t issue_after_ps = 0;
+};
+class AccessSource {
+ public:
+  virtual ~AccessSource() = default;
+  // Accesses wave `wave` makes in all.
+  virtual uint64_t count(uint32_t wave) const = 0;
+  // Its `index`-th access (0-based, asked in order); throws fl::InputError if it has none.
+  virtual SourcedAccess next(uint32_t wave, uint64_t index) = 0;
+};
+
+// How an access ended (what a recorder writes beside it).
+enum class AccessOutcome { kCompleted, kFatal, kDropped };
+struct AccessRecord {
+  const std::string* kernel;  // the kernel's name
+  uint32_t wave;
+  uint64_t index;             // in the wave, 0-based
+  uint64_t offset_bytes;      // from the kernel's base_va
+  uint32_t bytes;
+  bool write;
+  uint64_t issue_ps;          // since the kernel's launch
+  uint64_t latency_ps;        // issue to completion (to the end, if not completed)
+  bool faulted;
+  AccessOutcome outcome;
+};
+
 struct KernelSpec {
   std::string name;
   uint64_t base_va = 0;
@@ -53,6 +87,9 @@ struct KernelSpec {
   uint32_t outstanding_per_wave = 1;
   uint8_t vmid = 0;
   uint16_t pasid = 0;
+  // Set: the waves' accesses (offsets, sizes, directions, how many) come from here instead of
+  // pattern, access_bytes, write_fraction and accesses_per_wave.
+  std::shared_ptr<AccessSource> source;
 };
 
 // How a kernel ended.
@@ -75,6 +112,9 @@ class ComputeUnits : public sc_core::sc_module {
   // system memory?). Unset: nothing is called.
   using TranslationObserver = std::function<void(uint16_t, uint64_t, uint64_t, bool)>;
   void set_translation_observer(TranslationObserver fn) { observer_ = std::move(fn); }
+  // Recorder hook: called once for every access issued, when it ends. Unset: nothing is called.
+  using AccessObserver = std::function<void(const AccessRecord&)>;
+  void set_access_observer(AccessObserver fn) { access_observer_ = std::move(fn); }
   uint64_t killed_kernels() const { return killed_.value(); }
   // POINTER_CHASE slots a kernel may visit (its permutation is held in memory).
   static constexpr uint64_t kMaxChaseSlots = uint64_t{1} << 26;
@@ -96,6 +136,7 @@ class ComputeUnits : public sc_core::sc_module {
  private:
   struct Kernel;
   struct Wave {
+    Wave(Kernel* k, uint32_t i, Rng r) : kernel(k), index(i), rng(r) {}
     Kernel* kernel;
     uint32_t index;
     Rng rng;
@@ -106,6 +147,9 @@ class ComputeUnits : public sc_core::sc_module {
     bool pump_scheduled = false;
     bool halted = false;  // a fatal fault stopped it
     uint64_t chase_slot = 0;
+    uint64_t total = 0;   // accesses it makes in all
+    bool has_ahead = false;
+    SourcedAccess ahead;  // with a source: the next access, taken before it may issue
   };
   struct Kernel {
     KernelSpec spec;
@@ -118,6 +162,7 @@ class ComputeUnits : public sc_core::sc_module {
     std::vector<uint32_t> chase_next;  // POINTER_CHASE: the slot after each slot
     bool paused = false;                // preempted (set_paused)
     std::vector<Payload*> held_replays;  // replays due while paused
+    uint64_t start_ps = 0;               // launch time
   };
 
   void pump(Wave& w);
@@ -127,7 +172,7 @@ class ComputeUnits : public sc_core::sc_module {
   // A NACKed access replays its translation (held while its kernel is paused).
   void replay_one(Payload& gp);
   void on_data(Payload& gp);
-  void retire(Payload& gp, Wave& w);
+  void retire(Payload& gp, Wave& w, AccessOutcome outcome);
   void maybe_end(Kernel& k);
   uint64_t next_offset(Wave& w);
 
@@ -137,6 +182,7 @@ class ComputeUnits : public sc_core::sc_module {
   uint64_t seed_;
   FaultTrace* trace_;
   TranslationObserver observer_;
+  AccessObserver access_observer_;
   sc_core::sc_time issue_interval_;
   sc_core::sc_time retry_interval_;
   sc_core::sc_time replay_latency_;

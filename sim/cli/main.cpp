@@ -41,10 +41,10 @@ struct Command {
   const char* usage;
   std::function<void(po::options_description&)> options;
   std::function<int(const po::variables_map&)> action;
+  const char* positional = nullptr;  // the name of the command's one positional argument, if any
 };
 
-int cmd_run(const po::variables_map& vm) {
-  fl::platform::RunOptions o;
+int run_with(const po::variables_map& vm, fl::platform::RunOptions o) {
   if (vm.count("config")) o.config_path = vm["config"].as<std::string>();
   if (vm.count("set")) o.sets = vm["set"].as<std::vector<std::string>>();
   if (vm.count("workload")) o.workload_path = vm["workload"].as<std::string>();
@@ -61,7 +61,49 @@ int cmd_run(const po::variables_map& vm) {
     o.seed = seed;
   }
   o.quiet = vm.count("quiet") > 0;
+  if (vm.count("record")) o.record_path = vm["record"].as<std::string>();
   return fl::platform::run_simulation(o, std::cout, std::cerr);
+}
+
+int cmd_run(const po::variables_map& vm) { return run_with(vm, {}); }
+
+std::string trace_argument(const po::variables_map& vm, const char* command) {
+  if (!vm.count("trace")) throw fl::InputError(std::string("faultline ") + command + ": give the trace file (TRACE)");
+  return vm["trace"].as<std::string>();
+}
+
+int cmd_record(const po::variables_map& vm) {
+  fl::platform::RunOptions o;
+  o.record_path = trace_argument(vm, "record");
+  return run_with(vm, o);
+}
+
+int cmd_replay(const po::variables_map& vm) {
+  fl::platform::RunOptions o;
+  o.replay_path = trace_argument(vm, "replay");
+  o.open_loop = vm.count("open-loop") > 0;
+  return run_with(vm, o);
+}
+
+// The options every simulating command takes; `workload`: it runs a workload file.
+void simulation_options(po::options_description& d, bool workload) {
+  d.add_options()
+      ("config", po::value<std::string>()->value_name("FILE"),
+       "config file (protobuf text format; default: the built-in mi200-pcie4 platform)")
+      ("set", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"),
+       "override one parameter, e.g. --set soc.pcie.gen=5 (repeatable; see 'faultline params')");
+  if (workload) {
+    d.add_options()("workload", po::value<std::string>()->value_name("FILE"),
+                    "workload file (default: the built-in stream workload, traces/workloads/stream.textproto)");
+  }
+  d.add_options()
+      ("out", po::value<std::string>()->value_name("DIR"),
+       "write stats.json, stats.txt and config.resolved.textproto to DIR")
+      ("smi-events", po::value<std::string>()->value_name("FILE"),
+       "write the KFD SMI events the driver emitted (PAGE_FAULT_START/END, MIGRATE_START/END, "
+       "QUEUE_EVICTION/RESTORE, UNMAP_FROM_GPU, VMFAULT) to FILE in the kernel's text format, times in simulated ns")
+      ("seed", po::value<std::string>()->value_name("N"), "seed of every random choice (sets sim.seed)")
+      ("quiet", "do not print the summary");
 }
 
 int cmd_params(const po::variables_map& vm) {
@@ -99,24 +141,33 @@ int cmd_version(const po::variables_map&) {
 const std::vector<Command>& commands() {
   static const std::vector<Command> c = {
       {"run", "run a simulation and print its fault-latency summary",
-       "faultline run [--config FILE] [--set KEY=VALUE]... [--workload FILE] [--out DIR] [--seed N] [--quiet]",
+       "faultline run [--config FILE] [--set KEY=VALUE]... [--workload FILE] [--out DIR] [--seed N] "
+       "[--record TRACE] [--quiet]",
        [](po::options_description& d) {
-         d.add_options()
-             ("config", po::value<std::string>()->value_name("FILE"),
-              "config file (protobuf text format; default: the built-in mi200-pcie4 platform)")
-             ("set", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"),
-              "override one parameter, e.g. --set soc.pcie.gen=5 (repeatable; see 'faultline params')")
-             ("workload", po::value<std::string>()->value_name("FILE"),
-              "workload file (default: the built-in stream workload, traces/workloads/stream.textproto)")
-             ("out", po::value<std::string>()->value_name("DIR"),
-              "write stats.json, stats.txt and config.resolved.textproto to DIR")
-             ("smi-events", po::value<std::string>()->value_name("FILE"),
-              "write the KFD SMI events the driver emitted (PAGE_FAULT_START/END, MIGRATE_START/END, "
-              "QUEUE_EVICTION/RESTORE, UNMAP_FROM_GPU, VMFAULT) to FILE in the kernel's text format, times in simulated ns")
-             ("seed", po::value<std::string>()->value_name("N"), "seed of every random choice (sets sim.seed)")
-             ("quiet", "do not print the summary");
+         simulation_options(d, true);
+         d.add_options()("record", po::value<std::string>()->value_name("TRACE"),
+                         "also write the trace of what the workload did to TRACE (docs/traces.md)");
        },
        cmd_run},
+      {"record", "run a workload and write the trace of what it did (run --record)",
+       "faultline record TRACE [--config FILE] [--set KEY=VALUE]... [--workload FILE] [--out DIR] [--seed N] [--quiet]",
+       [](po::options_description& d) {
+         simulation_options(d, true);
+         d.add_options()("trace", po::value<std::string>()->value_name("TRACE"), "the trace to write");
+       },
+       cmd_record, "trace"},
+      {"replay", "replay a trace (closed loop, or at its recorded times with --open-loop)",
+       "faultline replay TRACE [--open-loop] [--config FILE] [--set KEY=VALUE]... [--out DIR] [--seed N] "
+       "[--record TRACE2] [--quiet]",
+       [](po::options_description& d) {
+         simulation_options(d, false);
+         d.add_options()
+             ("trace", po::value<std::string>()->value_name("TRACE"), "the trace to replay")
+             ("open-loop", "issue each access at its recorded time since its kernel's launch, however many are "
+                           "in flight (default: closed loop, each wave issuing as its outstanding window allows)")
+             ("record", po::value<std::string>()->value_name("TRACE2"), "also record the replay as a trace");
+       },
+       cmd_replay, "trace"},
       {"params", "list every parameter with type, default, unit, range and description",
        "faultline params [--config FILE] [--set KEY=VALUE]... [--format text|markdown|textproto]",
        [](po::options_description& d) {
@@ -168,7 +219,9 @@ int dispatch(int argc, char** argv) {
   cmd->options(desc);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc - 1, argv + 1).options(desc).run(), vm);
+    po::positional_options_description pos;
+    if (cmd->positional != nullptr) pos.add(cmd->positional, 1);
+    po::store(po::command_line_parser(argc - 1, argv + 1).options(desc).positional(pos).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
     std::cerr << "faultline " << cmd->name << ": " << e.what() << "\nusage: " << cmd->usage

@@ -1,6 +1,7 @@
 #include "sim/platform/simulation.h"
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
@@ -26,6 +27,7 @@
 #include "sim/platform/sim_control.h"
 #include "sim/platform/soc.h"
 #include "sim/platform/translation_checker.h"
+#include "sim/platform/trace_io.h"
 #include "sim/platform/workload.h"
 
 namespace fl::platform {
@@ -33,6 +35,16 @@ namespace fl::platform {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Host time, for the one clearly marked field that records it (a trace's capture_date).
+std::string host_time_iso8601() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 // Warnings to stderr; informational reports (e.g. "simulation stopped by user") dropped;
 // errors and fatals thrown so the command line can turn them into an exit status.
@@ -176,8 +188,21 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
 
   // Everything about the inputs is checked before anything is built.
   const ResolvedConfig rc = resolve_config(opts.config_path, opts.sets, opts.seed);
-  const Workload workload = load_workload(opts.workload_path);
+  if (!opts.replay_path.empty() && !opts.workload_path.empty()) {
+    throw InputError("give a workload or a trace to replay, not both");
+  }
+  TraceWorkload replayed;
+  if (!opts.replay_path.empty()) replayed = load_trace(opts.replay_path);
+  const Workload workload = opts.replay_path.empty() ? load_workload(opts.workload_path) : replayed.workload;
   validate_workload(workload, rc.msg);
+  for (const auto& [flag, path] : {std::pair<const char*, const std::string&>{"--smi-events", opts.smi_events_path},
+                                   {"--record", opts.record_path}}) {
+    if (path.empty()) continue;
+    const fs::path dir = fs::path(path).parent_path();
+    if (!dir.empty() && !fs::is_directory(dir)) {
+      throw InputError(std::string(flag) + " " + path + ": the directory " + dir.string() + " does not exist");
+    }
+  }
   check_host_memory(workload, rc.msg);
   if (!opts.out_dir.empty()) {
     std::error_code ec;
@@ -185,13 +210,6 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
     if (ec || !fs::is_directory(opts.out_dir)) {
       throw InputError("--out " + opts.out_dir + ": cannot create the output directory" +
                        (ec ? ": " + ec.message() : ""));
-    }
-  }
-
-  if (!opts.smi_events_path.empty()) {
-    const fs::path dir = fs::path(opts.smi_events_path).parent_path();
-    if (!dir.empty() && !fs::is_directory(dir)) {
-      throw InputError("--smi-events " + opts.smi_events_path + ": the directory " + dir.string() + " does not exist");
     }
   }
 
@@ -236,6 +254,23 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
   m.workload = std::make_unique<WorkloadRunner>("workload", workload, rc.msg, *m.driver,
                                                 m.soc->gpu.cu, m.soc->gpu.cp, [&m] { m.control->workload_done(); },
                                                 &m.soc->host.dram);
+  std::unique_ptr<Replayer> replayer;
+  if (!opts.replay_path.empty()) {
+    replayer = std::make_unique<Replayer>(opts.replay_path, replayed, opts.open_loop);
+    m.workload->add_hooks(replayer.get());
+  }
+  std::unique_ptr<Recorder> recorder;
+  if (!opts.record_path.empty()) {
+    trace::pb::Header h;
+    h.set_source("faultline record");
+    h.set_capture_date(host_time_iso8601());
+    h.set_device(rc.name());
+    h.set_page_size_bytes(4096);
+    h.set_config_digest(config_digest(rc.msg));
+    recorder = std::make_unique<Recorder>(opts.record_path, std::move(h));
+    m.workload->add_hooks(recorder.get());
+    cu.set_access_observer([&recorder](const hw::AccessRecord& r) { recorder->on_access(r); });
+  }
 
   fl::start(from_ns(rc.msg.sim().max_time_ns()), rc.msg.sim().max_events());
 
@@ -255,6 +290,7 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
                              std::to_string(m.soc->gpu.cu.in_flight()) + " GPU accesses in flight") +
             "; blocked: " + Waits::summary();
   }
+  if (recorder) recorder->finish();
   const double host_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - host_start).count();
 
@@ -271,6 +307,8 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
         {"config_digest", config_digest(rc.msg)},
         {"workload", workload.msg.has_name() ? workload.msg.name() : std::string()},
         {"workload_source", workload.source},
+        {"replay", opts.replay_path.empty() ? std::string() : opts.open_loop ? "open-loop" : "closed-loop"},
+        {"trace_recorded", opts.record_path},
         {"seed", rc.msg.sim().seed()},
         {"sim_time_ns", to_ns(sc_core::sc_time_stamp())},
         {"workload_time_ns", m.control->done() ? to_ns(m.control->workload_end()) : to_ns(sc_core::sc_time_stamp())},

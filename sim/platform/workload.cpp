@@ -1,5 +1,7 @@
 #include "sim/platform/workload.h"
 
+#include "sim/platform/trace_io.h"
+
 #include <cmath>
 #include <set>
 
@@ -46,7 +48,8 @@ constexpr uint32_t kMaxGranularity = 30;
 
 std::string Workload::where(size_t i) const {
   const int line = i < lines.size() ? lines[i] : 0;
-  return source + (line > 0 ? ":" + std::to_string(line) : "") + ": op " + std::to_string(i + 1) +
+  const std::string at = line <= 0 ? "" : from_trace ? ": record " + std::to_string(line) : ":" + std::to_string(line);
+  return source + at + ": op " + std::to_string(i + 1) +
          " (" + kind_name(msg.op(static_cast<int>(i))) + ")";
 }
 
@@ -340,6 +343,7 @@ void WorkloadRunner::run() {
 }
 
 void WorkloadRunner::exec(const wl::Op& op) {
+  for (WorkloadHooks* h : hooks_) h->on_op(op);
   auto& svm = driver_.svm();
   switch (op.kind_case()) {
     case wl::Op::kMmap: {
@@ -451,9 +455,11 @@ void WorkloadRunner::exec(const wl::Op& op) {
     case wl::Op::kLaunch: {
       const auto& l = op.launch();
       const Region& r = regions_.at(l.range());
-      hw::KernelSpec s = kernel_spec(l, r.va, r.bytes, cfg_.soc().gpu().cu(), launched_++);
+      const size_t index = launched_++;
+      hw::KernelSpec s = kernel_spec(l, r.va, r.bytes, cfg_.soc().gpu().cu(), index);
       const hw::KernelDescriptor d = kernel_descriptor(l, s);
       if (l.has_workgroups()) apply_descriptor(d, cp_.resources(), s);
+      for (WorkloadHooks* h : hooks_) h->on_launch(index, s);
       kernel_done_[s.name] = false;
       if (!svm.xnack()) {
         // A submission revalidates memory invalidated while the GPU could not fault.

@@ -27,6 +27,7 @@ struct Workload {
   wl::Workload msg;
   std::string source;       // file path, or "built-in"
   std::vector<int> lines;   // line of each operation (1-based), 0 if unknown
+  bool from_trace = false;  // a replayed trace's operations: `lines` holds record numbers
 
   // "file:line: op N (kind)" for messages about operation i.
   std::string where(size_t i) const;
@@ -44,12 +45,16 @@ void validate_workload(const Workload& w, const config::Config& cfg);
 hw::KernelSpec kernel_spec(const wl::Launch& l, uint64_t va, uint64_t bytes, const config::ComputeUnits& cu,
                            size_t index);
 
+class WorkloadHooks;  // trace_io.h
+
 class WorkloadRunner : public sc_core::sc_module {
  public:
   WorkloadRunner(sc_core::sc_module_name name, const Workload& w, const config::Config& cfg,
                  driver::Driver& driver, hw::ComputeUnits& cu, hw::CommandProcessor& cp,
                  std::function<void()> on_done, hw::Memory* host_dram = nullptr);
 
+  // A recording or a replay (trace_io.h); called in the order added. Not owned.
+  void add_hooks(WorkloadHooks* h) { hooks_.push_back(h); }
   bool finished() const { return finished_; }
   // Index of the operation being performed (for diagnostics).
   size_t current_op() const { return current_; }
@@ -77,6 +82,7 @@ class WorkloadRunner : public sc_core::sc_module {
   hw::CommandProcessor& cp_;
   std::function<void()> on_done_;
   hw::Memory* host_dram_;  // where copy fences land (dma_copy timing)
+  std::vector<WorkloadHooks*> hooks_;
   uint64_t copies_ = 0;
   struct CopyBuffer {
     uint64_t host;

@@ -1,0 +1,156 @@
+#include "sim/trace/trace_file.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <google/protobuf/io/gzip_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/util/delimited_message_util.h>
+
+#include "sim/core/errors.h"
+
+namespace fl::trace {
+
+namespace gpio = google::protobuf::io;
+namespace gputil = google::protobuf::util;
+
+// ---------------------------------------------------------------------------- writer
+
+struct Writer::Streams {
+  explicit Streams(int fd) : file(fd), gzip(&file, options()) {}
+  static gpio::GzipOutputStream::Options options() {
+    gpio::GzipOutputStream::Options o;
+    o.format = gpio::GzipOutputStream::GZIP;
+    o.compression_level = 6;  // zlib's default: most of the ratio, a fraction of level 9's time
+    return o;
+  }
+  gpio::FileOutputStream file;
+  gpio::GzipOutputStream gzip;
+};
+
+Writer::Writer(const std::string& path, pb::Header header)
+    : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())) {
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw InputError(path_ + ": cannot create trace file: " + std::strerror(errno));
+  s_ = std::make_unique<Streams>(fd_);
+  header.set_version(kVersion);
+  if (!gputil::SerializeDelimitedToZeroCopyStream(header, &s_->gzip)) fail("write the trace header");
+}
+
+Writer::~Writer() {
+  if (fd_ >= 0) {
+    s_.reset();
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+  }
+}
+
+void Writer::fail(const std::string& what) {
+  const std::string reason = errno != 0 ? std::strerror(errno) : "stream error";
+  s_.reset();
+  ::close(fd_);
+  fd_ = -1;
+  ::unlink(tmp_.c_str());
+  throw InputError(path_ + ": cannot " + what + ": " + reason);
+}
+
+void Writer::write(const pb::Record& r) {
+  if (fd_ < 0) throw InputError(path_ + ": trace already finished");
+  if (!gputil::SerializeDelimitedToZeroCopyStream(r, &s_->gzip)) fail("write trace record " + std::to_string(records_ + 1));
+  ++records_;
+}
+
+void Writer::finish() {
+  if (fd_ < 0) return;
+  pb::Record end;
+  end.mutable_end()->set_records(records_);
+  if (!gputil::SerializeDelimitedToZeroCopyStream(end, &s_->gzip)) fail("write the trace's end record");
+  errno = 0;
+  if (!s_->gzip.Close()) fail("compress the trace");
+  if (!s_->file.Flush()) fail("write the trace");
+  s_.reset();
+  if (::fsync(fd_) != 0) fail("sync the trace");
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) {
+    ::unlink(tmp_.c_str());
+    throw InputError(path_ + ": cannot close the trace: " + std::strerror(errno));
+  }
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    ::unlink(tmp_.c_str());
+    throw InputError(path_ + ": cannot rename the trace into place: " + reason);
+  }
+}
+
+// ---------------------------------------------------------------------------- reader
+
+struct Reader::Streams {
+  explicit Streams(int fd) : file(fd), gzip(&file, gpio::GzipInputStream::GZIP) {}
+  gpio::FileInputStream file;
+  gpio::GzipInputStream gzip;
+};
+
+Reader::Reader(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw InputError(path + ": cannot open trace: " + std::strerror(errno));
+  s_ = std::make_unique<Streams>(fd_);
+  bool clean_eof = false;
+  if (!gputil::ParseDelimitedFromZeroCopyStream(&header_, &s_->gzip, &clean_eof)) {
+    const char* z = s_->gzip.ZlibErrorMessage();
+    throw InputError(path + ": not a faultline trace (a gzip stream of length-delimited trace.proto "
+                     "messages): cannot read its header" + (z != nullptr ? std::string(": ") + z : std::string()));
+  }
+  if (!header_.has_version()) throw InputError(path + ": trace header has no version");
+  if (header_.version() > kVersion) {
+    throw InputError(path + ": trace format version " + std::to_string(header_.version()) +
+                     " is newer than this faultline reads (version " + std::to_string(kVersion) + ")");
+  }
+}
+
+Reader::~Reader() {
+  s_.reset();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string Reader::where() const { return path_ + ": record " + std::to_string(records_); }
+
+bool Reader::next(pb::Record* r) {
+  if (ended_) return false;
+  bool clean_eof = false;
+  r->Clear();  // the delimited parser merges into the message it is given
+  const std::string after = path_ + ": after record " + std::to_string(records_) + ": ";
+  if (gputil::ParseDelimitedFromZeroCopyStream(r, &s_->gzip, &clean_eof)) {
+    if (!r->has_end()) {
+      ++records_;
+      return true;
+    }
+    if (r->end().records() != records_) {
+      throw InputError(after + "the end record counts " + std::to_string(r->end().records()) +
+                       " records, but the trace holds " + std::to_string(records_));
+    }
+    pb::Record extra;
+    if (gputil::ParseDelimitedFromZeroCopyStream(&extra, &s_->gzip, &clean_eof) || !clean_eof) {
+      throw InputError(after + "data after the trace's end record");
+    }
+    // zlib checks the gzip trailer (CRC-32 and length) when the stream ends.
+    if (s_->gzip.ZlibErrorCode() != Z_STREAM_END) {
+      throw InputError(after + "the compressed stream is incomplete or fails its check (gzip trailer)");
+    }
+    ended_ = true;
+    r->Clear();
+    return false;
+  }
+  if (clean_eof) {
+    throw InputError(after + "the trace ends without its end record: it was cut short (a killed recording "
+                     "leaves no trace, so the file was truncated after it was written)");
+  }
+  const char* z = s_->gzip.ZlibErrorMessage();
+  throw InputError(after + "the trace is truncated or corrupt (the next record does not parse" +
+                   (z != nullptr ? std::string("; zlib: ") + z : std::string()) + ")");
+}
+
+}  // namespace fl::trace
