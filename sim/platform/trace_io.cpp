@@ -92,7 +92,8 @@ class ReplaySource : public hw::AccessSource {
   ReplaySource(const std::string& path, uint32_t kernel, std::map<uint32_t, uint64_t> counts,
                const hw::KernelSpec& spec, bool open_loop)
       : in_(path), kernel_(kernel), counts_(std::move(counts)), base_va_(spec.base_va),
-        footprint_(spec.footprint_bytes), open_loop_(open_loop), ahead_(spec.cus * spec.waves_per_cu) {}
+        footprint_(spec.footprint_bytes), open_loop_(open_loop), ahead_(spec.cus * spec.waves_per_cu),
+        served_(ahead_.size(), 0) {}
 
   uint64_t count(uint32_t wave) const override {
     const auto it = counts_.find(wave);
@@ -106,6 +107,7 @@ class ReplaySource : public hw::AccessSource {
       if (it != mine.end()) {
         const hw::SourcedAccess a = it->second;
         mine.erase(it);
+        served_[wave] = index + 1;
         return a;
       }
       if (!in_.next(&rec_)) {
@@ -143,7 +145,7 @@ class ReplaySource : public hw::AccessSource {
     s.bytes = a.size_bytes();
     s.write = a.write();
     s.issue_after_ps = open_loop_ ? a.issue_ps() : 0;
-    if (!ahead_[a.stream()].emplace(a.index(), s).second) {
+    if (a.index() < served_[a.stream()] || !ahead_[a.stream()].emplace(a.index(), s).second) {
       throw InputError(at + "stream " + std::to_string(a.stream()) + " has two accesses with index " +
                        std::to_string(a.index()));
     }
@@ -156,6 +158,7 @@ class ReplaySource : public hw::AccessSource {
   uint64_t footprint_;
   bool open_loop_;
   std::vector<std::map<uint64_t, hw::SourcedAccess>> ahead_;
+  std::vector<uint64_t> served_;  // per stream: accesses handed to the wave so far
   trace::pb::Record rec_;
 };
 

@@ -1,0 +1,173 @@
+// Recording and replaying traces (sim/platform/trace_io.h): a recorded run replays closed
+// loop to the same stats, an open-loop replay issues at the recorded times, and a trace the
+// replay cannot use is an input error (exit 2) naming the file and record.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <utility>
+
+#include "harness.h"
+#include "sim/trace/trace_file.h"
+
+namespace fl::test {
+namespace {
+
+namespace pb = fl::trace::pb;
+
+std::string src(const std::string& rel) { return std::string(FAULTLINE_SOURCE_DIR) + "/" + rel; }
+
+// Every stat of `a` equals `b`'s; prints those that differ.
+void expect_same_stats(const RunResult& a, const RunResult& b, const std::string& what) {
+  ASSERT_FALSE(a.stats.empty()) << what;
+  int differ = 0;
+  for (const auto& [k, v] : a.stats.items()) {
+    if (!b.stats.contains(k) || b.stats.at(k) != v) {
+      if (++differ <= 10) ADD_FAILURE() << what << ": " << k << " recorded " << v << ", replayed " << b.stats.value(k, nlohmann::json());
+    }
+  }
+  EXPECT_EQ(differ, 0) << what;
+  EXPECT_EQ(a.stats.size(), b.stats.size()) << what;
+}
+
+// (kernel, stream, index) -> the access record, for a whole trace.
+std::map<std::tuple<uint32_t, uint32_t, uint64_t>, pb::GpuAccess> accesses(const std::string& path) {
+  std::map<std::tuple<uint32_t, uint32_t, uint64_t>, pb::GpuAccess> m;
+  trace::Reader r(path);
+  pb::Record rec;
+  while (r.next(&rec)) {
+    if (rec.has_access()) m[{rec.access().kernel(), rec.access().stream(), rec.access().index()}] = rec.access();
+  }
+  return m;
+}
+
+TEST(Trace, ARecordedRunReplaysClosedLoopToTheSameStats) {
+  // Random accesses with writes; parked replayable faults (h200-like); fork and COW.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"random", {"--workload", src("traces/workloads/scenarios/random_16m.textproto"), "--seed", "3"}},
+      {"h200", {"--config", src("configs/h200-like.textproto"), "--workload",
+                src("traces/workloads/scenarios/wave512_2m.textproto")}},
+      {"fork", {"--workload", src("traces/workloads/scenarios/fork_cow.textproto")}},
+  };
+  for (const auto& [name, args] : cases) {
+    const std::string d = temp_dir("trace_rt_" + name);
+    const std::string trace = d + "/run.fltrace";
+    std::vector<std::string> rec = {"record", trace, "--quiet"};
+    rec.insert(rec.end(), args.begin(), args.end());
+    const RunResult a = run_faultline(rec, d + "/rec");
+    ASSERT_EQ(a.status, 0) << name << ": " << a.err;
+    std::vector<std::string> rep = {"replay", trace, "--quiet"};
+    for (size_t i = 0; i < args.size(); i += 2) {
+      if (args[i] != "--workload") rep.insert(rep.end(), {args[i], args[i + 1]});
+    }
+    const RunResult b = run_faultline(rep, d + "/rep");
+    ASSERT_EQ(b.status, 0) << name << ": " << b.err;
+    expect_same_stats(a, b, name);
+    EXPECT_EQ(b.meta.at("replay"), "closed-loop");
+    EXPECT_EQ(a.meta.at("trace_recorded"), trace);
+  }
+}
+
+TEST(Trace, OpenLoopIssuesEachAccessAtItsRecordedTimeOrLater) {
+  const std::string d = temp_dir("trace_open");
+  const std::string first = d + "/first.fltrace";
+  const std::string again = d + "/again.fltrace";
+  const std::string cfg = src("configs/h200-like.textproto");
+  ASSERT_EQ(run_faultline({"record", first, "--quiet", "--config", cfg, "--workload",
+                           src("traces/workloads/scenarios/wave512_2m.textproto")}).status, 0);
+  const RunResult r = run_faultline({"replay", first, "--open-loop", "--quiet", "--config", cfg, "--record", again}, d + "/out");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.meta.at("replay"), "open-loop");
+  const auto before = accesses(first);
+  const auto after = accesses(again);
+  ASSERT_EQ(before.size(), after.size());
+  ASSERT_FALSE(before.empty());
+  uint64_t same_time = 0;
+  for (const auto& [key, a] : before) {
+    const pb::GpuAccess& b = after.at(key);
+    EXPECT_EQ(b.offset_bytes(), a.offset_bytes());
+    EXPECT_EQ(b.write(), a.write());
+    EXPECT_GE(b.issue_ps(), a.issue_ps());
+    same_time += b.issue_ps() == a.issue_ps();
+  }
+  // Nothing holds an open-loop access back but the CU's issue interval.
+  EXPECT_EQ(same_time, before.size());
+}
+
+// A trace written by the test: an mmap of 2 MiB and a one-wave launch on it, then `extra`.
+std::string crafted(const std::string& dir, const std::vector<pb::Record>& extra, bool launch = true) {
+  const std::string path = dir + "/crafted.fltrace";
+  trace::Writer w(path, pb::Header());
+  pb::Record r;
+  auto* m = r.mutable_cpu()->mutable_op()->mutable_mmap();
+  m->set_name("buf");
+  m->set_size_bytes(2 << 20);
+  w.write(r);
+  if (launch) {
+    r.Clear();
+    auto* l = r.mutable_cpu()->mutable_op()->mutable_launch();
+    l->set_range("buf");
+    l->set_cus(1);
+    l->set_waves_per_cu(1);
+    l->set_outstanding_per_wave(1);
+    w.write(r);
+  }
+  for (const auto& e : extra) w.write(e);
+  r.Clear();
+  r.mutable_cpu()->mutable_op()->mutable_wait();
+  w.write(r);
+  w.finish();
+  return path;
+}
+
+pb::Record access(uint32_t stream, uint64_t index, uint64_t offset, uint32_t size = 64) {
+  pb::Record r;
+  auto* a = r.mutable_access();
+  a->set_stream(stream);
+  a->set_index(index);
+  a->set_offset_bytes(offset);
+  a->set_size_bytes(size);
+  return r;
+}
+
+TEST(Trace, ACraftedTraceReplaysItsAccesses) {
+  const std::string d = temp_dir("trace_crafted");
+  // Recorded out of order within the stream, as a recording writes them (by completion).
+  const std::string t = crafted(d, {access(0, 1, 8192), access(0, 0, 0), access(0, 2, 4096 * 100)});
+  const RunResult r = run_faultline({"replay", t, "--quiet"}, d + "/out");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.num("soc.gpu.cu.accesses"), 3);
+  EXPECT_EQ(r.num("soc.gpu.cu.kernels"), 1);
+}
+
+TEST(Trace, TracesTheReplayCannotUseAreInputErrorsNamingTheRecord) {
+  const std::string d = temp_dir("trace_bad");
+  struct Case {
+    std::vector<pb::Record> extra;
+    bool launch;
+    const char* says;
+  };
+  const std::vector<Case> cases = {
+      {{access(0, 0, 3 << 20)}, true, "beyond the kernel's footprint"},
+      {{access(0, 0, 4090, 64)}, true, "crosses a 4 KiB page"},
+      {{access(0, 0, 0, 0)}, true, "size_bytes must be 1 to 4096"},
+      {{access(5, 0, 0)}, true, "stream 5"},
+      {{access(0, 0, 0), access(0, 0, 64)}, true, "two accesses with index 0"},
+      {{access(0, 3, 0)}, true, "index 3 is beyond"},
+      {{access(0, 0, 0)}, false, "before its launch"},
+  };
+  for (const Case& c : cases) {
+    const std::string t = crafted(d, c.extra, c.launch);
+    const RunResult r = run_faultline({"replay", t, "--quiet"});
+    EXPECT_EQ(r.status, 2) << c.says << ": " << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("crafted.fltrace"), std::string::npos) << r.err;
+  }
+  const RunResult both = run_faultline({"replay", crafted(d, {}), "--workload", "x.textproto", "--quiet"});
+  EXPECT_EQ(both.status, 2) << both.err;
+  const RunResult none = run_faultline({"replay", "--quiet"});
+  EXPECT_EQ(none.status, 2);
+  EXPECT_NE(none.err.find("give the trace file"), std::string::npos) << none.err;
+}
+
+}  // namespace
+}  // namespace fl::test
