@@ -2,7 +2,10 @@
 //
 // Commands are a table (name, summary, options, action) so that more can be added without
 // touching the dispatcher. Boost.Program_options parses each command's options.
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <fstream>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -21,6 +24,7 @@
 #include "sim/core/params_doc.h"
 #include "sim/core/sim_status.h"
 #include "sim/platform/simulation.h"
+#include "sim/trace/import_jsonl.h"
 
 namespace po = boost::program_options;
 
@@ -41,7 +45,7 @@ struct Command {
   const char* usage;
   std::function<void(po::options_description&)> options;
   std::function<int(const po::variables_map&)> action;
-  const char* positional = nullptr;  // the name of the command's one positional argument, if any
+  std::vector<const char*> positional = {};  // names of the command's positional arguments, in order
 };
 
 int run_with(const po::variables_map& vm, fl::platform::RunOptions o) {
@@ -83,6 +87,26 @@ int cmd_replay(const po::variables_map& vm) {
   o.replay_path = trace_argument(vm, "replay");
   o.open_loop = vm.count("open-loop") > 0;
   return run_with(vm, o);
+}
+
+int cmd_import(const po::variables_map& vm) {
+  for (const char* k : {"format", "input", "output"}) {
+    if (!vm.count(k)) throw fl::InputError("faultline import: give FORMAT, IN and OUT");
+  }
+  const std::string format = vm["format"].as<std::string>();
+  const std::string in_path = vm["input"].as<std::string>();
+  const std::string out_path = vm["output"].as<std::string>();
+  if (format != "jsonl") throw fl::InputError("faultline import: unknown format '" + format + "' (known: jsonl)");
+  std::ifstream in(in_path);
+  if (!in) throw fl::InputError(in_path + ": cannot open: " + std::strerror(errno));
+  fl::trace::JsonlOptions o;
+  o.access_bytes = vm["access-bytes"].as<uint32_t>();
+  o.cus = vm["cus"].as<uint32_t>();
+  const fl::trace::ImportSummary s = fl::trace::import_jsonl(in, in_path, out_path, o);
+  std::cout << out_path << ": " << s.experiments << " experiments, " << s.accesses << " accesses from "
+            << s.lines << " lines of " << in_path << "\n";
+  for (const std::string& n : s.notes) std::cout << "note: " << n << "\n";
+  return fl::kExitOk;
 }
 
 // The options every simulating command takes; `workload`: it runs a workload file.
@@ -155,7 +179,7 @@ const std::vector<Command>& commands() {
          simulation_options(d, true);
          d.add_options()("trace", po::value<std::string>()->value_name("TRACE"), "the trace to write");
        },
-       cmd_record, "trace"},
+       cmd_record, {"trace"}},
       {"replay", "replay a trace (closed loop, or at its recorded times with --open-loop)",
        "faultline replay TRACE [--open-loop] [--config FILE] [--set KEY=VALUE]... [--out DIR] [--seed N] "
        "[--record TRACE2] [--quiet]",
@@ -167,7 +191,7 @@ const std::vector<Command>& commands() {
                            "in flight (default: closed loop, each wave issuing as its outstanding window allows)")
              ("record", po::value<std::string>()->value_name("TRACE2"), "also record the replay as a trace");
        },
-       cmd_replay, "trace"},
+       cmd_replay, {"trace"}},
       {"params", "list every parameter with type, default, unit, range and description",
        "faultline params [--config FILE] [--set KEY=VALUE]... [--format text|markdown|textproto]",
        [](po::options_description& d) {
@@ -178,6 +202,20 @@ const std::vector<Command>& commands() {
               "text (default), markdown (docs/config.md) or textproto (the annotated default config)");
        },
        cmd_params},
+      {"import", "convert a captured trace into a faultline trace (formats: jsonl)",
+       "faultline import FORMAT IN OUT [--access-bytes N] [--cus N]",
+       [](po::options_description& d) {
+         d.add_options()
+             ("format", po::value<std::string>()->value_name("FORMAT"),
+              "jsonl: per-access JSON Lines captures (docs/traces.md)")
+             ("input", po::value<std::string>()->value_name("IN"), "the capture to read")
+             ("output", po::value<std::string>()->value_name("OUT"), "the trace to write")
+             ("access-bytes", po::value<uint32_t>()->default_value(8)->value_name("N"),
+              "jsonl: size of every access, bytes (the capture does not record it)")
+             ("cus", po::value<uint32_t>()->default_value(0)->value_name("N"),
+              "jsonl: compute units an experiment's warps spread over (0: the smaller of the warps and 104)");
+       },
+       cmd_import, {"format", "input", "output"}},
       {"version", "print version, git commit and build information", "faultline version",
        [](po::options_description&) {}, cmd_version},
   };
@@ -220,7 +258,7 @@ int dispatch(int argc, char** argv) {
   po::variables_map vm;
   try {
     po::positional_options_description pos;
-    if (cmd->positional != nullptr) pos.add(cmd->positional, 1);
+    for (const char* p : cmd->positional) pos.add(p, 1);
     po::store(po::command_line_parser(argc - 1, argv + 1).options(desc).positional(pos).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
