@@ -171,3 +171,69 @@ TEST(Trace, TracesTheReplayCannotUseAreInputErrorsNamingTheRecord) {
 
 }  // namespace
 }  // namespace fl::test
+
+namespace fl::test {
+namespace {
+
+// Acceptance of issue 13 item 3: a JSON Lines capture of a few thousand accesses, written
+// here from a known model run, imports, replays, and the comparison prints its table and
+// draws the CDF. Replayed on the config that made it, the capture's latencies come back.
+TEST(Trace, AJsonlCaptureOfAModelRunImportsReplaysAndCompares) {
+  const std::string d = temp_dir("trace_jsonl");
+  const uint64_t footprint = 64ull << 20;
+  const std::string w = workload(d,
+                                 "op { mmap { name: \"buf\" size_bytes: 67108864 } }\n"
+                                 "op { launch { name: \"chase\" range: \"buf\" pattern: POINTER_CHASE stride_bytes: 4096 "
+                                 "cus: 32 waves_per_cu: 1 outstanding_per_wave: 1 accesses_per_wave: 100 } }\n"
+                                 "op { wait {} }\n");
+  const std::string model = d + "/model.fltrace";
+  ASSERT_EQ(run_faultline({"record", model, "--quiet", "--workload", w}).status, 0);
+
+  std::string jsonl = "{\"exp\": \"tracecap\", \"name\": \"chase\", \"warps\": 32, \"per_warp\": 100, \"footprint\": " +
+                      std::to_string(footprint) + ", \"stride\": 4096, \"order\": \"random\"}\n";
+  {
+    trace::Reader r(model);
+    pb::Record rec;
+    while (r.next(&rec)) {
+      if (!rec.has_access()) continue;
+      const pb::GpuAccess& a = rec.access();
+      nlohmann::json j = {{"trace", "chase"}, {"w", a.stream()}, {"i", a.index()}, {"off", a.offset_bytes()},
+                          {"t_ns", static_cast<double>(a.issue_ps()) / 1000.0}, {"lat_ns", a.latency_ns()}};
+      jsonl += j.dump() + "\n";
+    }
+  }
+  const std::string cap = write_file(d, "cap.jsonl", jsonl);
+  const std::string imported = d + "/cap.fltrace";
+  const RunResult imp = run_faultline({"import", "jsonl", cap, imported, "--access-bytes", "64"});
+  ASSERT_EQ(imp.status, 0) << imp.err;
+  EXPECT_NE(imp.out.find("1 experiments, 3200 accesses"), std::string::npos) << imp.out;
+
+  const std::string replayed = d + "/replay.fltrace";
+  const RunResult rep = run_faultline({"replay", imported, "--quiet", "--record", replayed});
+  ASSERT_EQ(rep.status, 0) << rep.err;
+  const auto measured = accesses(imported);
+  const auto again = accesses(replayed);
+  ASSERT_EQ(measured.size(), 3200u);
+  ASSERT_EQ(again.size(), 3200u);
+  uint64_t faulted = 0;
+  for (const auto& [key, m] : measured) {
+    EXPECT_DOUBLE_EQ(again.at(key).latency_ns(), m.latency_ns());
+    faulted += again.at(key).faulted();
+  }
+  EXPECT_GT(faulted, 0u);
+
+  const std::string png = d + "/cdf.png";
+  const std::string cmd = "/usr/bin/python3 " + std::string(FAULTLINE_SOURCE_DIR) + "/scripts/compare_traces.py '" +
+                          imported + "' '" + replayed + "' --png '" + png + "' > '" + d + "/compare.txt' 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(d + "/compare.txt");
+  const std::string table = read_file(d + "/compare.txt");
+  for (const char* row : {"p50 ns", "p90 ns", "p99 ns", "faulted p99 ns", "over 10000 ns", "span ns", "3,200 accesses matched"}) {
+    EXPECT_NE(table.find(row), std::string::npos) << row << "\n" << table;
+  }
+  const std::string image = read_file(png);
+  ASSERT_GT(image.size(), 8u);
+  EXPECT_EQ(image.substr(1, 3), "PNG");
+}
+
+}  // namespace
+}  // namespace fl::test
