@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/gzip_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/util/delimited_message_util.h>
@@ -88,6 +89,39 @@ void Writer::finish() {
 
 // ---------------------------------------------------------------------------- reader
 
+namespace {
+
+// No record of a trace comes near this; a length prefix beyond it is corruption (or a
+// compressed bomb), refused before anything is allocated for it.
+constexpr uint32_t kMaxRecordBytes = 64u << 20;
+
+// One length-delimited message (as util::ParseDelimitedFromZeroCopyStream, which merges and
+// has no size limit): false with `clean_eof` at the end of the stream, false without it for
+// a prefix that does not parse, too large a record, or a message that does not parse.
+bool parse_delimited(google::protobuf::MessageLite* m, gpio::ZeroCopyInputStream* in, bool* clean_eof,
+                     bool* too_large) {
+  gpio::CodedInputStream cis(in);
+  *clean_eof = false;
+  *too_large = false;
+  uint32_t size = 0;
+  if (!cis.ReadVarint32(&size)) {
+    // At the end ReadVarint32 reads nothing; a truncated varint has read something.
+    *clean_eof = cis.CurrentPosition() == 0;
+    return false;
+  }
+  if (size > kMaxRecordBytes) {
+    *too_large = true;
+    return false;
+  }
+  const gpio::CodedInputStream::Limit limit = cis.PushLimit(static_cast<int>(size));
+  m->Clear();
+  if (!m->ParseFromCodedStream(&cis) || !cis.ConsumedEntireMessage()) return false;
+  cis.PopLimit(limit);
+  return true;
+}
+
+}  // namespace
+
 struct Reader::Streams {
   explicit Streams(int fd) : file(fd), gzip(&file, gpio::GzipInputStream::GZIP) {}
   gpio::FileInputStream file;
@@ -99,7 +133,8 @@ Reader::Reader(const std::string& path) : path_(path) {
   if (fd_ < 0) throw InputError(path + ": cannot open trace: " + std::strerror(errno));
   s_ = std::make_unique<Streams>(fd_);
   bool clean_eof = false;
-  if (!gputil::ParseDelimitedFromZeroCopyStream(&header_, &s_->gzip, &clean_eof)) {
+  bool too_large = false;
+  if (!parse_delimited(&header_, &s_->gzip, &clean_eof, &too_large)) {
     const char* z = s_->gzip.ZlibErrorMessage();
     throw InputError(path + ": not a faultline trace (a gzip stream of length-delimited trace.proto "
                      "messages): cannot read its header" + (z != nullptr ? std::string(": ") + z : std::string()));
@@ -121,9 +156,9 @@ std::string Reader::where() const { return path_ + ": record " + std::to_string(
 bool Reader::next(pb::Record* r) {
   if (ended_) return false;
   bool clean_eof = false;
-  r->Clear();  // the delimited parser merges into the message it is given
+  bool too_large = false;
   const std::string after = path_ + ": after record " + std::to_string(records_) + ": ";
-  if (gputil::ParseDelimitedFromZeroCopyStream(r, &s_->gzip, &clean_eof)) {
+  if (parse_delimited(r, &s_->gzip, &clean_eof, &too_large)) {
     if (!r->has_end()) {
       ++records_;
       return true;
@@ -133,7 +168,7 @@ bool Reader::next(pb::Record* r) {
                        " records, but the trace holds " + std::to_string(records_));
     }
     pb::Record extra;
-    if (gputil::ParseDelimitedFromZeroCopyStream(&extra, &s_->gzip, &clean_eof) || !clean_eof) {
+    if (parse_delimited(&extra, &s_->gzip, &clean_eof, &too_large) || !clean_eof) {
       throw InputError(after + "data after the trace's end record");
     }
     // zlib checks the gzip trailer (CRC-32 and length) when the stream ends.
@@ -143,6 +178,10 @@ bool Reader::next(pb::Record* r) {
     ended_ = true;
     r->Clear();
     return false;
+  }
+  if (too_large) {
+    throw InputError(after + "the next record claims more than " + std::to_string(kMaxRecordBytes >> 20) +
+                     " MiB: the trace is corrupt");
   }
   if (clean_eof) {
     throw InputError(after + "the trace ends without its end record: it was cut short (a killed recording "

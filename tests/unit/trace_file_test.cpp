@@ -12,6 +12,7 @@
 #include <iterator>
 #include <string>
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/gzip_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/util/delimited_message_util.h>
@@ -148,6 +149,30 @@ TEST(TraceFile, ANewerFormatVersionIsRefusedNamingBoth) {
     const std::string m = e.what();
     EXPECT_NE(m.find("version 99"), std::string::npos) << m;
     EXPECT_NE(m.find("(version " + std::to_string(kVersion) + ")"), std::string::npos) << m;
+  }
+}
+
+TEST(TraceFile, ARecordClaimingGigabytesIsRefusedBeforeItIsRead) {
+  const std::string path = temp_path("huge.fltrace");
+  {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    google::protobuf::io::FileOutputStream file(fd);
+    google::protobuf::io::GzipOutputStream::Options o;
+    o.format = google::protobuf::io::GzipOutputStream::GZIP;
+    google::protobuf::io::GzipOutputStream gz(&file, o);
+    pb::Header h;
+    h.set_version(kVersion);
+    ASSERT_TRUE(google::protobuf::util::SerializeDelimitedToZeroCopyStream(h, &gz));
+    google::protobuf::io::CodedOutputStream out(&gz);
+    out.WriteVarint32(1u << 31);  // a 2 GiB record, then nothing
+    out.Trim();
+  }
+  try {
+    read_all(path);
+    FAIL() << "read a record claiming 2 GiB";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("claims more than 64 MiB"), std::string::npos) << e.what();
   }
 }
 

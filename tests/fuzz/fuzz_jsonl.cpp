@@ -1,0 +1,23 @@
+// Fuzzes the JSON Lines capture importer (sim/trace/import_jsonl.h), then reads back the
+// trace it wrote as a replay would (load_trace): bad input must end in fl::InputError; any
+// other exception, a crash or a sanitizer report is a finding.
+#include <cstddef>
+#include <cstdint>
+#include <sstream>
+#include <string>
+
+#include "sim/core/errors.h"
+#include "sim/platform/trace_io.h"
+#include "sim/trace/import_jsonl.h"
+#include "tests/fuzz/fuzz_support.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
+  const std::string out = fl::fuzz::scratch_dir() + "/imported.fltrace";
+  try {
+    fl::trace::import_jsonl(in, "capture.jsonl", out, {});
+    (void)fl::platform::load_trace(out);
+  } catch (const fl::InputError&) {
+  }
+  return 0;
+}
