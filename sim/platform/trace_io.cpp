@@ -92,8 +92,7 @@ class ReplaySource : public hw::AccessSource {
   ReplaySource(const std::string& path, uint32_t kernel, std::map<uint32_t, uint64_t> counts,
                const hw::KernelSpec& spec, bool open_loop)
       : in_(path), kernel_(kernel), counts_(std::move(counts)), base_va_(spec.base_va),
-        footprint_(spec.footprint_bytes), open_loop_(open_loop), ahead_(spec.cus * spec.waves_per_cu),
-        served_(ahead_.size(), 0) {}
+        footprint_(spec.footprint_bytes), open_loop_(open_loop), streams_(uint64_t{spec.cus} * spec.waves_per_cu) {}
 
   uint64_t count(uint32_t wave) const override {
     const auto it = counts_.find(wave);
@@ -101,13 +100,13 @@ class ReplaySource : public hw::AccessSource {
   }
 
   hw::SourcedAccess next(uint32_t wave, uint64_t index) override {
-    std::map<uint64_t, hw::SourcedAccess>& mine = ahead_.at(wave);
+    Stream& mine = streams_.at(wave);
     for (;;) {
-      const auto it = mine.find(index);
-      if (it != mine.end()) {
-        const hw::SourcedAccess a = it->second;
-        mine.erase(it);
-        served_[wave] = index + 1;
+      // The wave asks in order, so `index` is always the stream's next one.
+      if (index == mine.served && !mine.ahead.empty() && mine.ahead.front().present) {
+        const hw::SourcedAccess a = mine.ahead.front().access;
+        mine.ahead.pop_front();
+        ++mine.served;
         return a;
       }
       if (!in_.next(&rec_)) {
@@ -121,35 +120,49 @@ class ReplaySource : public hw::AccessSource {
   }
 
  private:
+  [[noreturn]] void fail(const std::string& what) const { throw InputError(in_.where() + ": " + what); }
+
   void take(const trace::pb::GpuAccess& a) {
-    const std::string at = in_.where() + ": ";
-    if (a.stream() >= ahead_.size()) {
-      throw InputError(at + "stream " + std::to_string(a.stream()) + " of kernel " + std::to_string(kernel_) +
-                       ", which has " + std::to_string(ahead_.size()) + " waves");
+    if (a.stream() >= streams_.size()) {
+      fail("stream " + std::to_string(a.stream()) + " of kernel " + std::to_string(kernel_) + ", which has " +
+           std::to_string(streams_.size()) + " waves");
     }
-    if (a.size_bytes() == 0 || a.size_bytes() > kPage) throw InputError(at + "size_bytes must be 1 to 4096");
+    if (a.size_bytes() == 0 || a.size_bytes() > kPage) fail("size_bytes must be 1 to 4096");
     if (a.offset_bytes() >= footprint_ || a.size_bytes() > footprint_ - a.offset_bytes()) {
-      throw InputError(at + "access at offset " + std::to_string(a.offset_bytes()) + " (+" +
-                       std::to_string(a.size_bytes()) + " bytes) is beyond the kernel's footprint of " +
-                       std::to_string(footprint_) + " bytes");
+      fail("access at offset " + std::to_string(a.offset_bytes()) + " (+" + std::to_string(a.size_bytes()) +
+           " bytes) is beyond the kernel's footprint of " + std::to_string(footprint_) + " bytes");
     }
     if ((base_va_ + a.offset_bytes()) % kPage + a.size_bytes() > kPage) {
-      throw InputError(at + "access at offset " + std::to_string(a.offset_bytes()) + " crosses a 4 KiB page");
+      fail("access at offset " + std::to_string(a.offset_bytes()) + " crosses a 4 KiB page");
     }
     if (a.index() >= count(a.stream())) {
-      throw InputError(at + "index " + std::to_string(a.index()) + " is beyond the " +
-                       std::to_string(count(a.stream())) + " accesses of its stream");
+      fail("index " + std::to_string(a.index()) + " is beyond the " + std::to_string(count(a.stream())) +
+           " accesses of its stream");
     }
-    hw::SourcedAccess s;
-    s.offset_bytes = a.offset_bytes();
-    s.bytes = a.size_bytes();
-    s.write = a.write();
-    s.issue_after_ps = open_loop_ ? a.issue_ps() : 0;
-    if (a.index() < served_[a.stream()] || !ahead_[a.stream()].emplace(a.index(), s).second) {
-      throw InputError(at + "stream " + std::to_string(a.stream()) + " has two accesses with index " +
-                       std::to_string(a.index()));
+    Stream& st = streams_[a.stream()];
+    if (a.index() < st.served || (a.index() - st.served < st.ahead.size() && st.ahead[a.index() - st.served].present)) {
+      fail("stream " + std::to_string(a.stream()) + " has two accesses with index " + std::to_string(a.index()));
     }
+    const uint64_t pos = a.index() - st.served;
+    if (pos >= st.ahead.size()) st.ahead.resize(pos + 1);
+    Slot& slot = st.ahead[pos];
+    slot.present = true;
+    slot.access.offset_bytes = a.offset_bytes();
+    slot.access.bytes = a.size_bytes();
+    slot.access.write = a.write();
+    slot.access.issue_after_ps = open_loop_ ? a.issue_ps() : 0;
   }
+
+  // Accesses read ahead of the wave, by index from `served`: recorded accesses arrive in
+  // completion order, at most an outstanding window out of place.
+  struct Slot {
+    bool present = false;
+    hw::SourcedAccess access;
+  };
+  struct Stream {
+    uint64_t served = 0;  // accesses handed to the wave so far
+    std::deque<Slot> ahead;
+  };
 
   trace::Reader in_;
   uint32_t kernel_;
@@ -157,8 +170,7 @@ class ReplaySource : public hw::AccessSource {
   uint64_t base_va_;
   uint64_t footprint_;
   bool open_loop_;
-  std::vector<std::map<uint64_t, hw::SourcedAccess>> ahead_;
-  std::vector<uint64_t> served_;  // per stream: accesses handed to the wave so far
+  std::vector<Stream> streams_;
   trace::pb::Record rec_;
 };
 
