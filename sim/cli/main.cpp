@@ -24,6 +24,7 @@
 #include "sim/core/params_doc.h"
 #include "sim/core/sim_status.h"
 #include "sim/platform/simulation.h"
+#include "sim/trace/import_csv.h"
 #include "sim/trace/import_jsonl.h"
 
 namespace po = boost::program_options;
@@ -96,13 +97,21 @@ int cmd_import(const po::variables_map& vm) {
   const std::string format = vm["format"].as<std::string>();
   const std::string in_path = vm["input"].as<std::string>();
   const std::string out_path = vm["output"].as<std::string>();
-  if (format != "jsonl") throw fl::InputError("faultline import: unknown format '" + format + "' (known: jsonl)");
-  std::ifstream in(in_path);
-  if (!in) throw fl::InputError(in_path + ": cannot open: " + std::strerror(errno));
-  fl::trace::JsonlOptions o;
-  o.access_bytes = vm["access-bytes"].as<uint32_t>();
-  o.cus = vm["cus"].as<uint32_t>();
-  const fl::trace::ImportSummary s = fl::trace::import_jsonl(in, in_path, out_path, o);
+  fl::trace::ImportSummary s;
+  if (format == "jsonl") {
+    std::ifstream in(in_path);
+    if (!in) throw fl::InputError(in_path + ": cannot open: " + std::strerror(errno));
+    fl::trace::JsonlOptions o;
+    o.access_bytes = vm["access-bytes"].as<uint32_t>();
+    o.cus = vm["cus"].as<uint32_t>();
+    s = fl::trace::import_jsonl(in, in_path, out_path, o);
+  } else if (format == "csv") {
+    fl::trace::CsvOptions o;
+    o.cus = vm["cus"].as<uint32_t>();
+    s = fl::trace::import_csv(in_path, out_path, o);
+  } else {
+    throw fl::InputError("faultline import: unknown format '" + format + "' (known: jsonl, csv)");
+  }
   std::cout << out_path << ": " << s.experiments << " experiments, " << s.accesses << " accesses from "
             << s.lines << " lines of " << in_path << "\n";
   for (const std::string& n : s.notes) std::cout << "note: " << n << "\n";
@@ -202,18 +211,18 @@ const std::vector<Command>& commands() {
               "text (default), markdown (docs/config.md) or textproto (the annotated default config)");
        },
        cmd_params},
-      {"import", "convert a captured trace into a faultline trace (formats: jsonl)",
+      {"import", "convert a captured trace into a faultline trace (formats: jsonl, csv)",
        "faultline import FORMAT IN OUT [--access-bytes N] [--cus N]",
        [](po::options_description& d) {
          d.add_options()
              ("format", po::value<std::string>()->value_name("FORMAT"),
-              "jsonl: per-access JSON Lines captures (docs/traces.md)")
+              "jsonl: per-access JSON Lines captures; csv: time_ns,stream,address,size,rw (docs/traces.md)")
              ("input", po::value<std::string>()->value_name("IN"), "the capture to read")
              ("output", po::value<std::string>()->value_name("OUT"), "the trace to write")
              ("access-bytes", po::value<uint32_t>()->default_value(8)->value_name("N"),
               "jsonl: size of every access, bytes (the capture does not record it)")
              ("cus", po::value<uint32_t>()->default_value(0)->value_name("N"),
-              "jsonl: compute units an experiment's warps spread over (0: the smaller of the warps and 104)");
+              "compute units an experiment's warps (jsonl) or the streams (csv) spread over (0: the smaller of their number and 104)");
        },
        cmd_import, {"format", "input", "output"}},
       {"version", "print version, git commit and build information", "faultline version",
