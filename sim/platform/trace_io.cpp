@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "sim/core/errors.h"
+#include "sim/core/sim_status.h"
 #include "sim/core/time.h"
 
 namespace fl::platform {
@@ -109,10 +110,12 @@ class ReplaySource : public hw::AccessSource {
         ++mine.served;
         return a;
       }
+      if (failed_) return kHarmless;
       if (!in_.next(&rec_)) {
-        throw InputError(in_.path() + ": kernel " + std::to_string(kernel_) + " stream " + std::to_string(wave) +
-                         " has no access with index " + std::to_string(index) + " (the trace holds " +
-                         std::to_string(count(wave)) + " accesses for it)");
+        fail(in_.path() + ": kernel " + std::to_string(kernel_) + " stream " + std::to_string(wave) +
+             " has no access with index " + std::to_string(index) + " (the trace holds " +
+             std::to_string(count(wave)) + " accesses for it)");
+        return kHarmless;
       }
       if (!rec_.has_access() || rec_.access().kernel() != kernel_) continue;
       take(rec_.access());
@@ -120,28 +123,38 @@ class ReplaySource : public hw::AccessSource {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& what) const { throw InputError(in_.where() + ": " + what); }
+  // A bad access found while the simulation runs stops the run as an input error (exit 2)
+  // rather than by throwing: the replay source is called from scheduler callbacks, and the
+  // run ends cleanly at the end of the current delta cycle. Until then the source hands out
+  // a harmless access (the footprint's first byte, a read).
+  static constexpr hw::SourcedAccess kHarmless{0, 1, false, 0};
+  void fail(const std::string& message) {
+    if (failed_) return;
+    failed_ = true;
+    report_run_error(kExitInput, message);
+  }
+  void bad(const std::string& what) { fail(in_.where() + ": " + what); }
 
   void take(const trace::pb::GpuAccess& a) {
     if (a.stream() >= streams_.size()) {
-      fail("stream " + std::to_string(a.stream()) + " of kernel " + std::to_string(kernel_) + ", which has " +
-           std::to_string(streams_.size()) + " waves");
+      return bad("stream " + std::to_string(a.stream()) + " of kernel " + std::to_string(kernel_) + ", which has " +
+                 std::to_string(streams_.size()) + " waves");
     }
-    if (a.size_bytes() == 0 || a.size_bytes() > kPage) fail("size_bytes must be 1 to 4096");
+    if (a.size_bytes() == 0 || a.size_bytes() > kPage) return bad("size_bytes must be 1 to 4096");
     if (a.offset_bytes() >= footprint_ || a.size_bytes() > footprint_ - a.offset_bytes()) {
-      fail("access at offset " + std::to_string(a.offset_bytes()) + " (+" + std::to_string(a.size_bytes()) +
-           " bytes) is beyond the kernel's footprint of " + std::to_string(footprint_) + " bytes");
+      return bad("access at offset " + std::to_string(a.offset_bytes()) + " (+" + std::to_string(a.size_bytes()) +
+                 " bytes) is beyond the kernel's footprint of " + std::to_string(footprint_) + " bytes");
     }
     if ((base_va_ + a.offset_bytes()) % kPage + a.size_bytes() > kPage) {
-      fail("access at offset " + std::to_string(a.offset_bytes()) + " crosses a 4 KiB page");
+      return bad("access at offset " + std::to_string(a.offset_bytes()) + " crosses a 4 KiB page");
     }
     if (a.index() >= count(a.stream())) {
-      fail("index " + std::to_string(a.index()) + " is beyond the " + std::to_string(count(a.stream())) +
-           " accesses of its stream");
+      return bad("index " + std::to_string(a.index()) + " is beyond the " + std::to_string(count(a.stream())) +
+                 " accesses of its stream");
     }
     Stream& st = streams_[a.stream()];
     if (a.index() < st.served || (a.index() - st.served < st.ahead.size() && st.ahead[a.index() - st.served].present)) {
-      fail("stream " + std::to_string(a.stream()) + " has two accesses with index " + std::to_string(a.index()));
+      return bad("stream " + std::to_string(a.stream()) + " has two accesses with index " + std::to_string(a.index()));
     }
     const uint64_t pos = a.index() - st.served;
     if (pos >= st.ahead.size()) st.ahead.resize(pos + 1);
@@ -172,6 +185,7 @@ class ReplaySource : public hw::AccessSource {
   bool open_loop_;
   std::vector<Stream> streams_;
   trace::pb::Record rec_;
+  bool failed_ = false;
 };
 
 }  // namespace
