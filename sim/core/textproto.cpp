@@ -68,8 +68,12 @@ void parse_textproto(const std::string& text, const std::string& file,
 std::string read_text_file(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
+    // The error_code overload: a name the file system refuses (a component longer than
+    // NAME_MAX, found by fuzz_config) must be an input error, not a filesystem_error.
+    std::error_code ec;
+    const bool exists = std::filesystem::exists(path, ec);
     throw InputError(path + ": cannot open " + what +
-                     (std::filesystem::exists(path) ? " (permission denied?)" : " (no such file)"));
+                     (ec ? " (" + ec.message() + ")" : exists ? " (permission denied?)" : " (no such file)"));
   }
   std::ostringstream ss;
   ss << in.rdbuf();

@@ -364,3 +364,16 @@ TEST(ConfigText, Fnv1a64ReferenceValues) {
   EXPECT_EQ(fl::fnv1a64("a"), 0xaf63dc4c8601ec8cULL);
   EXPECT_EQ(fl::fnv1a64("foobar"), 0x85944171f73967e8ULL);
 }
+
+// fuzz_config finding (2026-12-07, build-fuzz/findings/config/crash-65d40d41...): a base
+// whose file name is longer than NAME_MAX made std::filesystem::exists throw
+// filesystem_error instead of the loader's input error.
+TEST(ConfigFile, ABaseNameTooLongForTheFileSystemIsAnInputError) {
+  const fs::path dir = fs::temp_directory_path() / ("faultline-cfg-long-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string path = (dir / "long.textproto").string();
+  std::ofstream(path) << "base: \"h200-" << std::string(300, 'x') << ".textproto\"\n";
+  const std::string e = resolve_error(path);
+  EXPECT_TRUE(contains(e, "cannot open")) << e;
+  fs::remove_all(dir);
+}
