@@ -62,6 +62,27 @@ std::string slurp(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// A trace a Writer would not write: a gzip stream of a delimited header of `version`, then
+// whatever `more` writes.
+template <class F>
+void write_raw(const std::string& path, uint32_t version, F more) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0);
+  google::protobuf::io::FileOutputStream file(fd);
+  google::protobuf::io::GzipOutputStream::Options o;
+  o.format = google::protobuf::io::GzipOutputStream::GZIP;
+  google::protobuf::io::GzipOutputStream gz(&file, o);
+  pb::Header h;
+  h.set_version(version);
+  ASSERT_TRUE(google::protobuf::util::SerializeDelimitedToZeroCopyStream(h, &gz));
+  {
+    google::protobuf::io::CodedOutputStream out(&gz);
+    more(out);
+  }
+  ASSERT_TRUE(gz.Close());
+  ASSERT_TRUE(file.Close());
+}
+
 uint64_t read_all(const std::string& path) {
   Reader r(path);
   pb::Record rec;
@@ -129,19 +150,7 @@ TEST(TraceFile, AFileThatIsNotATraceIsAnError) {
 
 TEST(TraceFile, ANewerFormatVersionIsRefusedNamingBoth) {
   const std::string path = temp_path("v99.fltrace");
-  {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(fd, 0);
-    google::protobuf::io::FileOutputStream file(fd);
-    google::protobuf::io::GzipOutputStream::Options o;
-    o.format = google::protobuf::io::GzipOutputStream::GZIP;
-    google::protobuf::io::GzipOutputStream gz(&file, o);
-    pb::Header h;
-    h.set_version(99);
-    ASSERT_TRUE(google::protobuf::util::SerializeDelimitedToZeroCopyStream(h, &gz));
-    ASSERT_TRUE(gz.Close());
-    ASSERT_TRUE(file.Close());
-  }
+  write_raw(path, 99, [](google::protobuf::io::CodedOutputStream&) {});
   try {
     Reader r(path);
     FAIL() << "read a version 99 trace";
@@ -154,20 +163,8 @@ TEST(TraceFile, ANewerFormatVersionIsRefusedNamingBoth) {
 
 TEST(TraceFile, ARecordClaimingGigabytesIsRefusedBeforeItIsRead) {
   const std::string path = temp_path("huge.fltrace");
-  {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(fd, 0);
-    google::protobuf::io::FileOutputStream file(fd);
-    google::protobuf::io::GzipOutputStream::Options o;
-    o.format = google::protobuf::io::GzipOutputStream::GZIP;
-    google::protobuf::io::GzipOutputStream gz(&file, o);
-    pb::Header h;
-    h.set_version(kVersion);
-    ASSERT_TRUE(google::protobuf::util::SerializeDelimitedToZeroCopyStream(h, &gz));
-    google::protobuf::io::CodedOutputStream out(&gz);
-    out.WriteVarint32(1u << 31);  // a 2 GiB record, then nothing
-    out.Trim();
-  }
+  // A 2 GiB record, then nothing.
+  write_raw(path, kVersion, [](google::protobuf::io::CodedOutputStream& out) { out.WriteVarint32(1u << 31); });
   try {
     read_all(path);
     FAIL() << "read a record claiming 2 GiB";
