@@ -41,9 +41,12 @@ for t in "${targets[@]}"; do
   log=build-fuzz/fuzz_$t.log
   mkdir -p "$corpus" "$findings"
   echo "== fuzz_$t for ${secs} s =="
+  # Inputs that once found a bug (tests/fuzz/regressions/TARGET) seed every run too.
+  seeds=(tests/fuzz/corpus/"$t")
+  [ -d tests/fuzz/regressions/"$t" ] && seeds+=(tests/fuzz/regressions/"$t")
   rc=0
   build-fuzz/tests/fuzz/fuzz_"$t" -max_total_time="$secs" -print_final_stats=1 -timeout=10 \
-    -rss_limit_mb=2048 -artifact_prefix="$findings/" "$corpus" tests/fuzz/corpus/"$t" >"$log" 2>&1 || rc=$?
+    -rss_limit_mb=2048 -artifact_prefix="$findings/" "$corpus" "${seeds[@]}" >"$log" 2>&1 || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   if [ "$rc" -ne 0 ]; then
     status=1

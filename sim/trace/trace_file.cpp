@@ -131,17 +131,30 @@ struct Reader::Streams {
 Reader::Reader(const std::string& path) : path_(path) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) throw InputError(path + ": cannot open trace: " + std::strerror(errno));
+  try {
+    read_header();
+  } catch (...) {
+    // A constructor that throws runs no destructor: without this a replay tool (or a fuzzer)
+    // reading many bad traces runs out of file descriptors.
+    s_.reset();
+    ::close(fd_);
+    fd_ = -1;
+    throw;
+  }
+}
+
+void Reader::read_header() {
   s_ = std::make_unique<Streams>(fd_);
   bool clean_eof = false;
   bool too_large = false;
   if (!parse_delimited(&header_, &s_->gzip, &clean_eof, &too_large)) {
     const char* z = s_->gzip.ZlibErrorMessage();
-    throw InputError(path + ": not a faultline trace (a gzip stream of length-delimited trace.proto "
+    throw InputError(path_ + ": not a faultline trace (a gzip stream of length-delimited trace.proto "
                      "messages): cannot read its header" + (z != nullptr ? std::string(": ") + z : std::string()));
   }
-  if (!header_.has_version()) throw InputError(path + ": trace header has no version");
+  if (!header_.has_version()) throw InputError(path_ + ": trace header has no version");
   if (header_.version() > kVersion) {
-    throw InputError(path + ": trace format version " + std::to_string(header_.version()) +
+    throw InputError(path_ + ": trace format version " + std::to_string(header_.version()) +
                      " is newer than this faultline reads (version " + std::to_string(kVersion) + ")");
   }
 }

@@ -74,6 +74,7 @@ class Reader {
   pb::Header header_;
   uint64_t records_ = 0;
   bool ended_ = false;
+  void read_header();
 };
 
 }  // namespace fl::trace

@@ -161,6 +161,25 @@ TEST(TraceFile, ANewerFormatVersionIsRefusedNamingBoth) {
   }
 }
 
+// Found by fuzz_trace (CI, 2026-12-05): a Reader whose header did not parse threw from its
+// constructor without closing the file, so after some tens of thousands of bad traces the
+// process had no descriptors left. Reading a bad trace many times must not hold any open.
+TEST(TraceFile, ABadTraceLeavesNoFileDescriptorOpen) {
+  const std::string text = temp_path("not-a-trace.fltrace");
+  std::ofstream(text) << "not gzip\n";
+  const std::string newer = temp_path("v98.fltrace");
+  write_raw(newer, 98, [](google::protobuf::io::CodedOutputStream&) {});
+  const auto open_fds = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"), std::filesystem::directory_iterator{});
+  };
+  const auto before = open_fds();
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_THROW(Reader{text}, InputError);
+    EXPECT_THROW(Reader{newer}, InputError);
+  }
+  EXPECT_EQ(open_fds(), before);
+}
+
 TEST(TraceFile, ARecordClaimingGigabytesIsRefusedBeforeItIsRead) {
   const std::string path = temp_path("huge.fltrace");
   // A 2 GiB record, then nothing.
