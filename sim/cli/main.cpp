@@ -26,6 +26,8 @@
 #include "sim/platform/simulation.h"
 #include "sim/trace/import_csv.h"
 #include "sim/trace/import_jsonl.h"
+#include "sim/trace/import_smi.h"
+#include "sim/trace/smi_compare.h"
 
 namespace po = boost::program_options;
 
@@ -90,6 +92,35 @@ int cmd_replay(const po::variables_map& vm) {
   return run_with(vm, o);
 }
 
+fl::trace::SmiOptions smi_options(const po::variables_map& vm) {
+  fl::trace::SmiOptions o;
+  if (vm.count("smi-event14")) {
+    const std::string v = vm["smi-event14"].as<std::string>();
+    if (v == "dropped") {
+      o.event14 = fl::trace::SmiEvent14::kDroppedEvent;
+    } else if (v == "restore-rescheduled") {
+      o.event14 = fl::trace::SmiEvent14::kQueueRestoreRescheduled;
+    } else {
+      throw fl::InputError("--smi-event14 must be dropped or restore-rescheduled, not '" + v + "'");
+    }
+  }
+  return o;
+}
+
+int cmd_compare(const po::variables_map& vm) {
+  for (const char* k : {"measured", "simulated"}) {
+    if (!vm.count(k)) throw fl::InputError("faultline compare: give MEASURED and SIMULATED (SMI logs or imported traces)");
+  }
+  fl::trace::SmiCompareOptions o;
+  o.smi = smi_options(vm);
+  if (vm.count("pid")) o.pid = vm["pid"].as<uint32_t>();
+  o.show = vm["show"].as<size_t>();
+  const fl::trace::SmiComparison c =
+      fl::trace::compare_smi(vm["measured"].as<std::string>(), vm["simulated"].as<std::string>(), o);
+  std::cout << c.report;
+  return fl::kExitOk;
+}
+
 int cmd_import(const po::variables_map& vm) {
   for (const char* k : {"format", "input", "output"}) {
     if (!vm.count(k)) throw fl::InputError("faultline import: give FORMAT, IN and OUT");
@@ -109,13 +140,29 @@ int cmd_import(const po::variables_map& vm) {
     fl::trace::CsvOptions o;
     o.cus = vm["cus"].as<uint32_t>();
     s = fl::trace::import_csv(in_path, out_path, o);
+  } else if (format == "smi") {
+    fl::trace::SmiImportOptions o;
+    o.smi = smi_options(vm);
+    o.access_bytes = vm["access-bytes"].as<uint32_t>();
+    if (vm.count("pid")) o.pid = vm["pid"].as<uint32_t>();
+    s = fl::trace::import_smi(in_path, out_path, o);
   } else {
-    throw fl::InputError("faultline import: unknown format '" + format + "' (known: jsonl, csv)");
+    throw fl::InputError("faultline import: unknown format '" + format + "' (known: jsonl, csv, smi)");
   }
-  std::cout << out_path << ": " << s.experiments << " experiments, " << s.accesses << " accesses from "
+  std::cout << out_path << ": " << s.experiments << (format == "smi" ? " kernels, " : " experiments, ") << s.accesses << " accesses from "
             << s.lines << " lines of " << in_path << "\n";
   for (const std::string& n : s.notes) std::cout << "note: " << n << "\n";
   return fl::kExitOk;
+}
+
+// How an SMI log is read (import smi, compare).
+void smi_log_options(po::options_description& d) {
+  d.add_options()
+      ("pid", po::value<uint32_t>()->value_name("P"),
+       "smi: the process whose events to take (default: the log's only one)")
+      ("smi-event14", po::value<std::string>()->value_name("MEANING"),
+       "smi: what event number 14 means in the kernel that wrote the log: dropped (DROPPED_EVENT) or "
+       "restore-rescheduled (QUEUE_RESTORE_RESCHEDULED); required if the log holds it");
 }
 
 // The options every simulating command takes; `workload`: it runs a workload file.
@@ -211,20 +258,34 @@ const std::vector<Command>& commands() {
               "text (default), markdown (docs/config.md) or textproto (the annotated default config)");
        },
        cmd_params},
-      {"import", "convert a captured trace into a faultline trace (formats: jsonl, csv)",
-       "faultline import FORMAT IN OUT [--access-bytes N] [--cus N]",
+      {"import", "convert a captured trace into a faultline trace (formats: jsonl, csv, smi)",
+       "faultline import FORMAT IN OUT [--access-bytes N] [--cus N] [--pid P] [--smi-event14 MEANING]",
        [](po::options_description& d) {
          d.add_options()
              ("format", po::value<std::string>()->value_name("FORMAT"),
-              "jsonl: per-access JSON Lines captures; csv: time_ns,stream,address,size,rw (docs/traces.md)")
+              "jsonl: per-access JSON Lines captures; csv: time_ns,stream,address,size,rw; smi: a KFD SMI event "
+              "log (docs/traces.md)")
              ("input", po::value<std::string>()->value_name("IN"), "the capture to read")
              ("output", po::value<std::string>()->value_name("OUT"), "the trace to write")
              ("access-bytes", po::value<uint32_t>()->default_value(8)->value_name("N"),
-              "jsonl: size of every access, bytes (the capture does not record it)")
+              "jsonl, smi: size of every access (smi: of each faulting access), bytes (the capture does not record it)")
              ("cus", po::value<uint32_t>()->default_value(0)->value_name("N"),
               "compute units an experiment's warps (jsonl) or the streams (csv) spread over (0: the smaller of their number and 104)");
+         smi_log_options(d);
        },
        cmd_import, {"format", "input", "output"}},
+      {"compare", "set a KFD SMI event log against a run's SMI output, line by line",
+       "faultline compare MEASURED SIMULATED [--pid P] [--smi-event14 MEANING] [--show N]",
+       [](po::options_description& d) {
+         d.add_options()
+             ("measured", po::value<std::string>()->value_name("MEASURED"),
+              "the captured SMI log, or the trace 'faultline import smi' made of it")
+             ("simulated", po::value<std::string>()->value_name("SIMULATED"),
+              "the SMI output of the replay (faultline replay TRACE --open-loop --smi-events FILE)")
+             ("show", po::value<size_t>()->default_value(10)->value_name("N"), "unmatched lines listed per side");
+         smi_log_options(d);
+       },
+       cmd_compare, {"measured", "simulated"}},
       {"version", "print version, git commit and build information", "faultline version",
        [](po::options_description&) {}, cmd_version},
   };

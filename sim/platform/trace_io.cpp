@@ -71,6 +71,9 @@ TraceWorkload load_trace(const std::string& path) {
         ++tw.accesses;
         break;
       }
+      case trace::pb::Record::kDriver:  // what the driver did when the trace was captured: compared, not replayed
+        ++tw.driver_events;
+        break;
       case trace::pb::Record::kEnd:  // Reader::next does not return it
       case trace::pb::Record::KIND_NOT_SET:
         throw InputError(in.where() + ": an empty record");

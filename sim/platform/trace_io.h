@@ -66,6 +66,7 @@ struct TraceWorkload {
   // [launch index][stream] -> accesses
   std::vector<std::map<uint32_t, uint64_t>> counts;
   uint64_t accesses = 0;
+  uint64_t driver_events = 0;
   trace::pb::Header header;
 };
 // Throws fl::InputError naming the file and record for a trace it cannot use.
