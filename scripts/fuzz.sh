@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets of tests/fuzz (ASan + UBSan, clang) for a bounded time each.
-#   scripts/fuzz.sh [TARGET|all] [SECONDS]     TARGET: config, workload, run, jsonl, csv, trace (default all, 60 s)
+#   scripts/fuzz.sh [TARGET|all] [SECONDS]     TARGET: config, workload, run, jsonl, csv, trace, smi (default all, 60 s)
 # Builds build-fuzz/ with clang (installing what is missing), seeds each target from
 # tests/fuzz/corpus/TARGET and keeps what it learns in build-fuzz/corpus/TARGET, so later
 # runs go on from there. A crash, leak, sanitizer report or an exception other than
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all=(config workload run jsonl csv trace)
+all=(config workload run jsonl csv trace smi)
 which=${1:-all}
 secs=${2:-60}
 if [ "$which" = all ]; then

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <sstream>
 #include <utility>
 
 #include "harness.h"
@@ -233,6 +234,59 @@ TEST(Trace, AJsonlCaptureOfAModelRunImportsReplaysAndCompares) {
   const std::string image = read_file(png);
   ASSERT_GT(image.size(), 8u);
   EXPECT_EQ(image.substr(1, 3), "PNG");
+}
+
+// A model run's SMI output stands in for a log captured on a real system: imported, replayed
+// open-loop, its page faults and migrations happen again at the same addresses, and compare
+// matches every event of the log with one of the replay's.
+TEST(Trace, AnSmiLogOfAModelRunImportsReplaysAndCompares) {
+  const std::string d = temp_dir("trace_smi");
+  const std::string w = workload(d,
+                                 "op { mmap { name: \"buf\" size_bytes: 67108864 } }\n"
+                                 "op { launch { range: \"buf\" cus: 8 waves_per_cu: 2 outstanding_per_wave: 1 "
+                                 "accesses_per_wave: 4 pattern: RANDOM } }\n"
+                                 "op { wait {} }\n"
+                                 "op { cpu_touch { range: \"buf\" size_bytes: 2097152 } }\n");
+  const std::string log = d + "/measured.smi";
+  const RunResult model = run_faultline({"run", "--quiet", "--workload", w, "--smi-events", log}, d + "/model");
+  ASSERT_EQ(model.status, 0) << model.err;
+  // The faults the driver logged (some of the model's faulting accesses were on blocks
+  // whose migration another fault had started, and made no event of their own).
+  double faults = 0;
+  {
+    std::istringstream in(read_file(log));
+    for (std::string l; std::getline(in, l);) faults += l.rfind("7 ", 0) == 0;
+  }
+  ASSERT_GT(faults, 10);
+
+  const std::string trace = d + "/measured.fltrace";
+  const RunResult imp = run_faultline({"import", "smi", log, trace});
+  ASSERT_EQ(imp.status, 0) << imp.err;
+  EXPECT_NE(imp.out.find("1 CPU touches"), std::string::npos) << imp.out;
+
+  const std::string again = d + "/replay.smi";
+  const RunResult rep = run_faultline({"replay", trace, "--open-loop", "--quiet", "--smi-events", again}, d + "/replay");
+  ASSERT_EQ(rep.status, 0) << rep.err;
+  EXPECT_EQ(rep.num("fault.count"), faults);
+  EXPECT_EQ(rep.num("driver.migrate.bytes_pagefault_gpu"), model.num("driver.migrate.bytes_pagefault_gpu"));
+
+  for (const std::string& measured : {log, trace}) {
+    const RunResult cmp = run_faultline({"compare", measured, again});
+    ASSERT_EQ(cmp.status, 0) << cmp.err;
+    EXPECT_NE(cmp.out.find("0 measured events without a simulated match"), std::string::npos) << cmp.out;
+    EXPECT_NE(cmp.out.find("0 simulated events without a measured match"), std::string::npos) << cmp.out;
+    EXPECT_NE(cmp.out.find("page fault             simulated"), std::string::npos) << cmp.out;
+  }
+
+  // A garbled line is an input error naming it; a log of an unknown event number still imports.
+  const std::string bad = write_file(d, "bad.smi", read_file(log) + "7 12 -4242 @7f00(cca3\n");
+  const RunResult e = run_faultline({"import", "smi", bad, d + "/bad.fltrace"});
+  EXPECT_EQ(e.status, 2);
+  EXPECT_NE(e.err.find("bad.smi:"), std::string::npos) << e.err;
+  const std::string odd = write_file(d, "odd.smi", read_file(log) + "2a something new\n");
+  const RunResult o = run_faultline({"import", "smi", odd, d + "/odd.fltrace"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_NE(o.out.find("event number 42: 1 lines skipped"), std::string::npos) << o.out;
 }
 
 }  // namespace
