@@ -33,12 +33,6 @@ cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]/#/fuzz_}"
 # SystemC threads switch stacks, which ASan's use-after-return detection cannot follow.
 export ASAN_OPTIONS="detect_stack_use_after_return=0:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
-# LeakSanitizer scans each thread's stack between the bounds ASan registered for it; after
-# SystemC has run a thread on one of its coroutine stacks (mmap'ed, with mprotect'ed red
-# zones), those bounds can be the coroutine's, and the exit-time scan faults on a red zone
-# ("Tracer caught signal 11", about one run in ten). Stacks are not scanned: at exit the
-# stack holds nothing live, and globals, registers and the heap still are.
-export LSAN_OPTIONS="use_stacks=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 status=0
 summary=()
 for t in "${targets[@]}"; do
