@@ -57,6 +57,7 @@ int run_with(const po::variables_map& vm, fl::platform::RunOptions o) {
   if (vm.count("workload")) o.workload_path = vm["workload"].as<std::string>();
   if (vm.count("out")) o.out_dir = vm["out"].as<std::string>();
   if (vm.count("smi-events")) o.smi_events_path = vm["smi-events"].as<std::string>();
+  if (vm.count("timeline")) o.timeline_path = vm["timeline"].as<std::string>();
   if (vm.count("seed")) {
     // Parsed strictly: Boost's conversion would turn "-1" into 2^64 - 1.
     const std::string s = vm["seed"].as<std::string>();
@@ -182,6 +183,9 @@ void simulation_options(po::options_description& d, bool workload) {
       ("smi-events", po::value<std::string>()->value_name("FILE"),
        "write the KFD SMI events the driver emitted (PAGE_FAULT_START/END, MIGRATE_START/END, "
        "QUEUE_EVICTION/RESTORE, UNMAP_FROM_GPU, VMFAULT) to FILE in the kernel's text format, times in simulated ns")
+      ("timeline", po::value<std::string>()->value_name("FILE"),
+       "write a timeline of every fault (its phases) and fault service, with arrows between them, to FILE in the "
+       "Chrome JSON trace format that Perfetto UI loads (docs/timeline.md)")
       ("seed", po::value<std::string>()->value_name("N"), "seed of every random choice (sets sim.seed)")
       ("quiet", "do not print the summary");
 }

@@ -1,6 +1,7 @@
 #include "sim/platform/fault_ledger.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <iterator>
 
 #include "sim/core/time.h"
@@ -55,6 +56,40 @@ FaultLedger::FaultLedger(sc_core::sc_module_name name) : sc_module(name) {
   }
 }
 
+void FaultLedger::set_timeline(Timeline* t) {
+  timeline_ = t;
+  access_lanes_ = std::make_unique<TimelineLanes>(*t, "faulted access", 1000);
+  service_lanes_ = std::make_unique<TimelineLanes>(*t, "fault service", 100);
+}
+
+namespace {
+std::string hex_arg(const char* key, uint64_t v) {
+  char b[64];
+  std::snprintf(b, sizeof b, "\"%s\":\"0x%llx\"", key, static_cast<unsigned long long>(v));
+  return b;
+}
+}  // namespace
+
+void FaultLedger::draw_service(size_t svc, const Times& t) {
+  ServiceTrack& st = service_tracks_[svc];
+  if (st.track < 0 || st.drawn) return;
+  const int64_t end = t[static_cast<size_t>(slot_of(Milestone::kTlbDone))];
+  const auto begin = static_cast<uint64_t>(t[kDetect]);
+  timeline_->slice(st.track, "service", begin, static_cast<uint64_t>(end),
+                   hex_arg("va", st.va) + "," + hex_arg("bytes", st.len) + ",\"pasid\":" + std::to_string(st.pasid));
+  // Its steps: IH delivery, interrupt handler, queueing, lookup, migration, PTE update, TLB
+  // flush (the milestones it reached; fault.phase.* names them).
+  int64_t prev = t[kDetect];
+  for (int m = 1; m < kMilestones; ++m) {
+    const int64_t v = t[static_cast<size_t>(m)];
+    if (v < 0) continue;
+    if (v > prev) timeline_->slice(st.track, kPhaseNames[static_cast<size_t>(m)], static_cast<uint64_t>(prev), static_cast<uint64_t>(v));
+    prev = v;
+  }
+  service_lanes_->release(st.lane, static_cast<uint64_t>(end));
+  st.drawn = true;  // its track stays: arrows of accesses resolving later point at its slice
+}
+
 uint64_t FaultLedger::fault_detected(uint32_t, uint64_t, bool) {
   ++reports_;
   const uint64_t id = next_id_++;
@@ -99,6 +134,9 @@ void FaultLedger::outcome(uint64_t id, Outcome o) {
     const Times& t = it->second.t;
     const int64_t done = t[static_cast<size_t>(slot_of(Milestone::kTlbDone))];
     if (done >= 0) service_ns_.sample(static_cast<double>(done - t[kDetect]) / 1000.0);
+    if (timeline_ != nullptr && done >= 0 && it->second.service >= 0) {
+      draw_service(static_cast<size_t>(it->second.service), services_[static_cast<size_t>(it->second.service)]);
+    }
   }
   open_.erase(it);
 }
@@ -116,6 +154,16 @@ void FaultLedger::mapping_started(uint64_t id, uint32_t pasid, uint64_t va, uint
     t[static_cast<size_t>(slot_of(Milestone::kMigrateDone))] = now_signed_ps();
   }
   services_.push_back(t);
+  if (timeline_ != nullptr) {
+    ServiceTrack st;
+    if (it != open_.end()) {
+      st.track = service_lanes_->take(static_cast<uint64_t>(t[kDetect]), UINT64_MAX, &st.lane);
+      st.pasid = pasid;
+      st.va = va;
+      st.len = len;
+    }
+    service_tracks_.push_back(st);
+  }
   const uint64_t end = va + len;
   // Trim or remove older entries overlapping [va, end). They are disjoint, so only the
   // one starting before va and those starting inside [va, end) can overlap (a walk from
@@ -149,10 +197,14 @@ void FaultLedger::access_resolved(uint32_t pasid, uint64_t va, const sc_core::sc
   nacks_.sample(nacks);
 
   const Times* svc = nullptr;
+  size_t svc_index = 0;
   auto it = valid_.upper_bound({pasid, va});
   if (it != valid_.begin()) {
     --it;
-    if (it->first.first == pasid && va < it->second.first) svc = &services_[it->second.second];
+    if (it->first.first == pasid && va < it->second.first) {
+      svc_index = it->second.second;
+      svc = &services_[svc_index];
+    }
   }
   // Boundaries between phases: the service's milestones, clipped to [begin, end]; a
   // milestone the service did not reach takes the next one's time.
@@ -169,11 +221,29 @@ void FaultLedger::access_resolved(uint32_t pasid, uint64_t va, const sc_core::sc
     }
   }
   // Phase p spans from edge p-1 to edge p: begin, the eight milestones, end.
+  int track = -1;
+  if (timeline_ != nullptr) {
+    track = access_lanes_->take(static_cast<uint64_t>(begin), static_cast<uint64_t>(end));
+    timeline_->slice(track, "fault", static_cast<uint64_t>(begin), static_cast<uint64_t>(end),
+                     hex_arg("va", va) + ",\"pasid\":" + std::to_string(pasid) + ",\"nacks\":" + std::to_string(nacks));
+  }
   int64_t prev = begin;
   for (int p = 0; p < kPhases; ++p) {
     const int64_t edge = p < kMilestones ? b[static_cast<size_t>(p)] : end;
     phases_[static_cast<size_t>(p)]->sample(static_cast<double>(edge - prev) / 1000.0);
+    if (track >= 0 && edge > prev) {
+      timeline_->slice(track, kPhaseNames[static_cast<size_t>(p)], static_cast<uint64_t>(prev), static_cast<uint64_t>(edge));
+    }
     prev = edge;
+  }
+  // Arrows: the fault to the service that made its page valid (at the service's start),
+  // and the service's TLB flush to the access's replay.
+  if (track >= 0 && svc != nullptr && svc_index < service_tracks_.size() && service_tracks_[svc_index].track >= 0) {
+    const int st = service_tracks_[svc_index].track;
+    const auto svc_begin = static_cast<uint64_t>((*svc)[kDetect]);
+    timeline_->flow("fault", track, static_cast<uint64_t>(begin), st, svc_begin);
+    const int64_t replay_from = b[static_cast<size_t>(kMilestones - 1)];
+    if (replay_from > (*svc)[kDetect]) timeline_->flow("replay", st, static_cast<uint64_t>(replay_from) - 1, track, static_cast<uint64_t>(replay_from));
   }
 }
 

@@ -23,6 +23,7 @@
 
 #include "sim/core/fault_trace.h"
 #include "sim/core/stats.h"
+#include "sim/core/timeline.h"
 
 namespace fl::platform {
 
@@ -41,6 +42,12 @@ class FaultLedger : public sc_core::sc_module, public FaultTrace {
   void mapping_started(uint64_t id, uint32_t pasid, uint64_t va, uint64_t len) override;
   void access_resolved(uint32_t pasid, uint64_t va, const sc_core::sc_time& first_detect,
                        uint64_t first_report, uint32_t nacks) override;
+
+  // Draw every faulted access (a slice per phase, on lanes "faulted access N") and every
+  // fault service (report to TLB flush, on lanes "fault service N") on `t`, with flow arrows
+  // from an access's fault to the service that made its page valid and from that service to
+  // the access's replay. Services still running at the end of the run are not drawn.
+  void set_timeline(Timeline* t);
 
   const stats::Counter& count() const { return count_; }
   const stats::Histogram& latency() const { return latency_ns_; }
@@ -64,6 +71,18 @@ class FaultLedger : public sc_core::sc_module, public FaultTrace {
   // Valid ranges: (pasid, start) -> (end, service index); the latest service wins.
   std::map<std::pair<uint32_t, uint64_t>, std::pair<uint64_t, size_t>> valid_;
   uint64_t next_id_ = 1;
+
+  struct ServiceTrack {
+    int track = -1;  // -1: not drawn (a prefetch's mapping, or no timeline)
+    size_t lane = 0;
+    bool drawn = false;
+    uint32_t pasid = 0;
+    uint64_t va = 0, len = 0;
+  };
+  Timeline* timeline_ = nullptr;
+  std::unique_ptr<TimelineLanes> access_lanes_, service_lanes_;
+  std::vector<ServiceTrack> service_tracks_;  // per services_ entry, with a timeline
+  void draw_service(size_t svc, const Times& t);
 
   stats::Counter count_{stats_, "count", "count", "Faulted accesses: accesses NACKed at least once, counted when their replay translates"};
   stats::Histogram latency_ns_{stats_, "latency_ns", "ns", "Fault latency of an access: the walk detecting its first fault to its replayed translation"};

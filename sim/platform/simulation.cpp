@@ -196,7 +196,8 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
   const Workload workload = opts.replay_path.empty() ? load_workload(opts.workload_path) : replayed.workload;
   validate_workload(workload, rc.msg);
   for (const auto& [flag, path] : {std::pair<const char*, const std::string&>{"--smi-events", opts.smi_events_path},
-                                   {"--record", opts.record_path}}) {
+                                   {"--record", opts.record_path},
+                                   {"--timeline", opts.timeline_path}}) {
     if (path.empty()) continue;
     const fs::path dir = fs::path(path).parent_path();
     if (!dir.empty() && !fs::is_directory(dir)) {
@@ -272,6 +273,12 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
     cu.set_access_observer([&recorder](const hw::AccessRecord& r) { recorder->on_access(r); });
   }
 
+  std::unique_ptr<Timeline> timeline;
+  if (!opts.timeline_path.empty()) {
+    timeline = std::make_unique<Timeline>(opts.timeline_path);
+    m.ledger.set_timeline(timeline.get());
+  }
+
   fl::start(from_ns(rc.msg.sim().max_time_ns()), rc.msg.sim().max_events());
 
   int status = kExitOk;
@@ -291,6 +298,7 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
             "; blocked: " + Waits::summary();
   }
   if (recorder) recorder->finish();
+  if (timeline) timeline->finish();
   const double host_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - host_start).count();
 

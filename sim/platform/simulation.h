@@ -15,6 +15,7 @@ struct RunOptions {
   std::string workload_path;       // empty: built-in default workload
   std::string out_dir;             // empty: no output files
   std::string smi_events_path;     // empty: SMI events not written
+  std::string timeline_path;       // empty: no timeline (sim/core/timeline.h)
   std::string record_path;         // empty: no trace recorded (trace_io.h)
   std::string replay_path;         // set: replay this trace instead of a workload
   bool open_loop = false;          // replay at the recorded times (else closed loop)
