@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+
+#include <unistd.h>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +71,7 @@ int run_with(const po::variables_map& vm, fl::platform::RunOptions o) {
     o.seed = seed;
   }
   o.quiet = vm.count("quiet") > 0;
+  if (!o.quiet && ::isatty(STDERR_FILENO) != 0) o.progress_after_s = vm["progress-after"].as<double>();
   if (vm.count("record")) o.record_path = vm["record"].as<std::string>();
   return fl::platform::run_simulation(o, std::cout, std::cerr);
 }
@@ -183,6 +186,8 @@ void simulation_options(po::options_description& d, bool workload) {
       ("smi-events", po::value<std::string>()->value_name("FILE"),
        "write the KFD SMI events the driver emitted (PAGE_FAULT_START/END, MIGRATE_START/END, "
        "QUEUE_EVICTION/RESTORE, UNMAP_FROM_GPU, VMFAULT) to FILE in the kernel's text format, times in simulated ns")
+      ("progress-after", po::value<double>()->default_value(2.0)->value_name("S"),
+       "when stderr is a terminal, show a progress line once the run has taken S host seconds (not with --quiet)")
       ("timeline", po::value<std::string>()->value_name("FILE"),
        "write a timeline of every fault (its phases) and fault service, with arrows between them, to FILE in the "
        "Chrome JSON trace format that Perfetto UI loads (docs/timeline.md)")

@@ -60,13 +60,24 @@ void Scheduler::arm() {
   event_.notify(sc_core::sc_time::from_value(at > now ? at - now : 0));
 }
 
-void Scheduler::run(uint32_t id) {
-  Task& t = task(id);
-  --t.queue->pending_;
-  if (++dispatched == event_budget) {
+void Scheduler::arm_checks() {
+  next_check = event_budget > dispatched ? event_budget : UINT64_MAX;
+  if (progress) next_check = std::min(next_check, dispatched + kProgressEvery);
+}
+
+void Scheduler::checkpoint() {
+  if (dispatched == event_budget) {
     report_sim_error("the run used its budget of " + std::to_string(event_budget) +
                      " scheduler callbacks (sim.max_events) before the workload finished");
   }
+  if (progress) progress();
+  arm_checks();
+}
+
+void Scheduler::run(uint32_t id) {
+  Task& t = task(id);
+  --t.queue->pending_;
+  if (++dispatched >= next_check) checkpoint();
   try {
     t.run(t);
   } catch (const InputError& e) {
@@ -127,9 +138,17 @@ void start(const sc_core::sc_time& duration, uint64_t event_budget) {
   detail::Scheduler& s = detail::Scheduler::get();
   s.set_run_ahead_limit(now_ps() + duration.value());
   s.event_budget = event_budget;
+  s.arm_checks();
   sc_core::sc_start(duration);
   s.set_run_ahead_limit(0);
   s.event_budget = 0;
+  s.arm_checks();
+}
+
+void set_progress_observer(std::function<void()> fn) {
+  detail::Scheduler& s = detail::Scheduler::get();
+  s.progress = std::move(fn);
+  s.arm_checks();
 }
 
 }  // namespace fl

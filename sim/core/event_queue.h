@@ -91,6 +91,14 @@ class Scheduler {
   uint64_t dispatched = 0;
   // The run stops with a simulation error once `dispatched` reaches this (0: no budget).
   uint64_t event_budget = 0;
+  // Called every kProgressEvery callbacks while set (a host-side observer, e.g. the progress
+  // line: it must not schedule anything, so that it cannot change a result).
+  std::function<void()> progress;
+  static constexpr uint64_t kProgressEvery = uint64_t{1} << 16;
+  // The next `dispatched` at which the budget or the progress observer is due.
+  uint64_t next_check = UINT64_MAX;
+  void arm_checks();
+  void checkpoint();
 
  private:
   // The insertion number and the slot share one word: numbers below 2^40 (renumbered
@@ -188,6 +196,9 @@ void run_boxed(Task& t) {
 // steps (and delta cycles) falls. A non-zero `event_budget` stops the run with a simulation
 // error (exit 3) once that many callbacks have run in this process (sim.max_events).
 void start(const sc_core::sc_time& duration, uint64_t event_budget = 0);
+// `fn` runs every few tens of thousands of scheduler callbacks during fl::start, for host-side
+// observers (progress). It must not schedule simulated work. An empty function removes it.
+void set_progress_observer(std::function<void()> fn);
 
 class EventQueue {
  public:

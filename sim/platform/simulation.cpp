@@ -279,7 +279,36 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
     m.ledger.set_timeline(timeline.get());
   }
 
+  // The progress line reads host time only to decide when to print; it schedules nothing.
+  bool progress_shown = false;
+  if (opts.progress_after_s >= 0) {
+    auto last = host_start;
+    const uint64_t total = replayed.accesses;  // known for a replay; 0 for a workload
+    set_progress_observer([&, total] {
+      const auto now = std::chrono::steady_clock::now();
+      const double since_start = std::chrono::duration<double>(now - host_start).count();
+      if (since_start < opts.progress_after_s || (progress_shown && now - last < std::chrono::seconds(1))) return;
+      last = now;
+      const uint64_t done = m.soc->gpu.cu.completed();
+      const double cb = static_cast<double>(EventQueue::dispatched());
+      std::string line = "faultline: simulated " + format_duration_ns(static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e9)) +
+                         ", " + std::to_string(static_cast<uint64_t>(cb / 1e6)) + " M callbacks (" +
+                         std::to_string(static_cast<uint64_t>(cb / std::max(since_start, 1e-9) / 1e3)) + " k/s host), " +
+                         std::to_string(m.ledger.count().value()) + " faults, " + std::to_string(done) + " accesses";
+      if (total > 0 && done > 0) {
+        const double eta = since_start * (static_cast<double>(total) / static_cast<double>(std::min(done, total)) - 1.0);
+        line += " of " + std::to_string(total) + " (" + std::to_string(done * 100 / total) + "%), ETA " +
+                std::to_string(static_cast<uint64_t>(eta + 0.5)) + " s";
+      }
+      err << "\r" << line << "\x1b[K" << std::flush;  // rewrite the line; clear what a longer one left
+      progress_shown = true;
+    });
+  }
   fl::start(from_ns(rc.msg.sim().max_time_ns()), rc.msg.sim().max_events());
+  if (opts.progress_after_s >= 0) {
+    set_progress_observer({});
+    if (progress_shown) err << "\r\x1b[K" << std::flush;
+  }
 
   int status = kExitOk;
   std::string error;

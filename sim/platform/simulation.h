@@ -21,6 +21,10 @@ struct RunOptions {
   bool open_loop = false;          // replay at the recorded times (else closed loop)
   std::optional<uint64_t> seed;
   bool quiet = false;
+  // < 0: no progress line. Else, once the run has taken this many host seconds, a progress
+  // line (simulated time, callbacks, faults, host rate, ETA for a replay) is rewritten on
+  // `err` every second; the CLI sets it only when stderr is a terminal.
+  double progress_after_s = -1;
 };
 
 // Runs one simulation (SystemC elaborates once per process, so at most one call per
