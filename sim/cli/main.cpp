@@ -28,6 +28,7 @@
 #include "sim/platform/simulation.h"
 #include "sim/trace/import_csv.h"
 #include "sim/trace/import_jsonl.h"
+#include "sim/platform/sweep.h"
 #include "sim/trace/import_smi.h"
 #include "sim/trace/smi_compare.h"
 
@@ -218,6 +219,18 @@ int cmd_params(const po::variables_map& vm) {
   return fl::kExitOk;
 }
 
+int cmd_sweep(const po::variables_map& vm) {
+  if (!vm.count("spec")) throw fl::InputError("faultline sweep: give the sweep spec (configs/schema/sweep.proto)");
+  fl::platform::SweepOptions o;
+  o.spec_path = vm["spec"].as<std::string>();
+  if (vm.count("out")) o.out_dir = vm["out"].as<std::string>();
+  o.jobs = vm["jobs"].as<unsigned>();
+  o.progress = ::isatty(STDERR_FILENO) != 0;
+  const fl::platform::SweepSummary s = fl::platform::run_sweep(o, std::cout, std::cerr);
+  (void)s;
+  return fl::kExitOk;
+}
+
 int cmd_version(const po::variables_map&) {
   std::cout << "faultline " << fl::build::version() << "\n"
             << "git commit " << fl::build::git_hash() << "\n"
@@ -295,6 +308,15 @@ const std::vector<Command>& commands() {
          smi_log_options(d);
        },
        cmd_compare, {"measured", "simulated"}},
+      {"sweep", "run a config and workload (or trace) over parameter values; gather a results table",
+       "faultline sweep SPEC [--out DIR] [-j N]",
+       [](po::options_description& d) {
+         d.add_options()
+             ("spec", po::value<std::string>()->value_name("SPEC"), "the sweep spec (protobuf text, configs/schema/sweep.proto)")
+             ("out", po::value<std::string>()->value_name("DIR"), "the sweep's directory (default out/sweep/NAME)")
+             ("jobs,j", po::value<unsigned>()->default_value(1)->value_name("N"), "runs at once");
+       },
+       cmd_sweep, {"spec"}},
       {"version", "print version, git commit and build information", "faultline version",
        [](po::options_description&) {}, cmd_version},
   };

@@ -1,0 +1,135 @@
+// faultline sweep (sim/platform/sweep.h): a 3 x 3 sweep gathers its table; a re-run runs
+// nothing; a failing point is recorded and does not stop the sweep; a sweep killed with
+// SIGKILL and run again completes its table with every point finished exactly once; a bad
+// spec is an input error naming the file.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+
+namespace fl::test {
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> v;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) v.push_back(l);
+  return v;
+}
+
+TEST(Sweep, AThreeByThreeSweepGathersItsTableAndARerunRunsNothing) {
+  const std::string d = temp_dir("sweep3x3");
+  const std::string w = workload(d,
+                                 "op { mmap { name: \"buf\" size_bytes: 4194304 } }\n"
+                                 "op { launch { range: \"buf\" cus: 1 waves_per_cu: 1 outstanding_per_wave: 1 accesses_per_wave: 2 } }\n"
+                                 "op { wait {} }\n");
+  const std::string spec = write_file(d, "s.textproto",
+                                      "name: \"pcie_granularity\"\nworkload: \"" + w + "\"\n"
+                                      "parameter { key: \"soc.pcie.gen\" values: \"3\" values: \"4\" values: \"5\" }\n"
+                                      "parameter { key: \"driver.svm.default_granularity\" range { from: 0 to: 9 step: 4.5 integer: true } }\n"
+                                      "stat: \"fault.count\"\nstat: \"fault.latency_ns:p50\"\n");
+  const RunResult r = run_faultline({"sweep", spec, "--out", d + "/out", "-j", "2"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("9 points (9 run now, 0 done before, 0 failed)"), std::string::npos) << r.out;
+  const std::vector<std::string> rows = lines_of(read_file(d + "/out/results.csv"));
+  ASSERT_EQ(rows.size(), 10u);
+  EXPECT_EQ(rows[0], "point,soc.pcie.gen,driver.svm.default_granularity,status,fault.count,fault.latency_ns:p50");
+  EXPECT_EQ(rows[1].rfind("\"soc.pcie.gen=3,driver.svm.default_granularity=0\",3,0,ok,", 0), 0u) << rows[1];
+  EXPECT_EQ(rows[9].rfind("\"soc.pcie.gen=5,driver.svm.default_granularity=9\",5,9,ok,", 0), 0u) << rows[9];
+  // Each point's own run is there, with the point's values applied.
+  const std::string resolved = read_file(d + "/out/points/soc.pcie.gen=5,driver.svm.default_granularity=9/config.resolved.textproto");
+  EXPECT_NE(resolved.find("default_granularity: 9"), std::string::npos);
+  const RunResult again = run_faultline({"sweep", spec, "--out", d + "/out"});
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_NE(again.out.find("(0 run now, 9 done before"), std::string::npos) << again.out;
+  EXPECT_EQ(lines_of(read_file(d + "/out/sweep.log")).size(), 9u);
+}
+
+TEST(Sweep, AFailingPointIsRecordedAndTheOthersRun) {
+  const std::string d = temp_dir("sweepfail");
+  const std::string spec = write_file(d, "s.textproto",
+                                      "zip { parameter { key: \"soc.pcie.gen\" values: \"4\" values: \"99\" }\n"
+                                      "      parameter { key: \"soc.pcie.lanes\" values: \"16\" values: \"16\" } }\n"
+                                      "seed: 1\nstat: \"fault.count\"\n");
+  const RunResult r = run_faultline({"sweep", spec, "--out", d + "/out"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<std::string> rows = lines_of(read_file(d + "/out/results.csv"));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_NE(rows[1].find(",ok,"), std::string::npos) << rows[1];
+  EXPECT_NE(rows[2].find(",exit 2,"), std::string::npos) << rows[2];
+  const std::string failed = read_file(d + "/out/points/soc.pcie.gen=99,soc.pcie.lanes=16,seed=1/failed.txt");
+  EXPECT_NE(failed.find("soc.pcie.gen"), std::string::npos) << failed;
+}
+
+TEST(Sweep, KilledWithSigkillAndRunAgainEveryPointFinishesOnce) {
+  const std::string d = temp_dir("sweepkill");
+  const std::string spec = write_file(d, "s.textproto",
+                                      "parameter { key: \"soc.pcie.gen\" values: \"3\" values: \"4\" values: \"5\" }\n"
+                                      "seed: 1\nseed: 2\nseed: 3\nstat: \"fault.count\"\n");
+  const std::string out = d + "/out";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execl(FAULTLINE_BIN, FAULTLINE_BIN, "sweep", spec.c_str(), "--out", out.c_str(), "-j", "1", nullptr);
+    ::_exit(127);
+  }
+  // Kill it once two points have finished, while the third runs.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (lines_of(read_file(out + "/sweep.log")).size() < 2 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  const size_t before = lines_of(read_file(out + "/sweep.log")).size();
+  ASSERT_LT(before, 9u) << "the sweep finished before it could be killed";
+  EXPECT_FALSE(std::filesystem::exists(out + "/results.csv"));
+
+  const RunResult r = run_faultline({"sweep", spec, "--out", out});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<std::string> rows = lines_of(read_file(out + "/results.csv"));
+  ASSERT_EQ(rows.size(), 10u);
+  for (size_t i = 1; i < rows.size(); ++i) EXPECT_NE(rows[i].find(",ok,"), std::string::npos) << rows[i];
+  std::map<std::string, int> finished;
+  for (const std::string& l : lines_of(read_file(out + "/sweep.log"))) ++finished[l];
+  EXPECT_EQ(finished.size(), 9u);
+  for (const auto& [line, n] : finished) EXPECT_EQ(n, 1) << line;
+  // Nothing was left half-written: no temporary file anywhere in the sweep.
+  for (const auto& e : std::filesystem::recursive_directory_iterator(out)) {
+    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
+  }
+}
+
+TEST(Sweep, ABadSpecIsAnInputErrorNamingTheFile) {
+  const std::string d = temp_dir("sweepbad");
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"parameter { key: \"soc.pcie.gen\" }\n", "no values and no range"},
+      {"zip { parameter { key: \"a\" values: \"1\" } parameter { key: \"b\" values: \"1\" values: \"2\" } }\n", "advance together"},
+      {"parameter { key: \"x\" range { from: 1 to: 0 step: 1 } }\n", "below from"},
+      {"parameter { key: \"x\" values: \"1\" }\nparameter { key: \"x\" values: \"2\" }\n", "swept twice"},
+      {"paramter { key: \"x\" }\n", "s.textproto:1"},
+      {"workload: \"missing.textproto\"\n", "does not exist"},
+  };
+  for (const auto& [text, what] : bad) {
+    const RunResult r = run_faultline({"sweep", write_file(d, "s.textproto", text), "--out", d + "/out"});
+    EXPECT_EQ(r.status, 2) << text;
+    EXPECT_NE(r.err.find(what), std::string::npos) << text << " -> " << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace fl::test
