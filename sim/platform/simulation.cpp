@@ -281,8 +281,8 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
 
   // The progress line reads host time only to decide when to print; it schedules nothing.
   bool progress_shown = false;
+  auto last = host_start;  // outlives the observer below, which holds it by reference
   if (opts.progress_after_s >= 0) {
-    auto last = host_start;
     const uint64_t total = replayed.accesses;  // known for a replay; 0 for a workload
     set_progress_observer([&, total] {
       const auto now = std::chrono::steady_clock::now();
