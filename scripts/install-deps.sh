@@ -14,6 +14,7 @@ packages=(
   libbenchmark-dev               # microbenchmarks
   clang libclang-rt-dev          # libFuzzer targets (scripts/fuzz.sh)
   python3-protobuf python3-numpy python3-matplotlib  # scripts/ (run under /usr/bin/python3)
+  slurm-wlm munge iproute2       # sweep --executor slurm, tested on a single-node Slurm (tests/slurm)
 )
 
 missing=()

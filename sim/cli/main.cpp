@@ -226,9 +226,16 @@ int cmd_sweep(const po::variables_map& vm) {
   if (vm.count("out")) o.out_dir = vm["out"].as<std::string>();
   o.jobs = vm["jobs"].as<unsigned>();
   o.progress = ::isatty(STDERR_FILENO) != 0;
+  o.executor = vm["executor"].as<std::string>();
+  o.chunk = vm["chunk"].as<size_t>();
+  if (vm.count("slurm-opt")) o.slurm_options = vm["slurm-opt"].as<std::vector<std::string>>();
+  if (vm.count("points-from")) o.points_from = vm["points-from"].as<std::string>();
+  o.table = !vm.count("no-table");
+  if (o.executor != "slurm" && (vm.count("slurm-opt") || !vm["chunk"].defaulted())) {
+    throw fl::InputError("faultline sweep: --chunk and --slurm-opt are for --executor slurm");
+  }
   const fl::platform::SweepSummary s = fl::platform::run_sweep(o, std::cout, std::cerr);
-  (void)s;
-  return fl::kExitOk;
+  return s.missing > 0 ? fl::kExitIncomplete : fl::kExitOk;
 }
 
 int cmd_version(const po::variables_map&) {
@@ -309,12 +316,22 @@ const std::vector<Command>& commands() {
        },
        cmd_compare, {"measured", "simulated"}},
       {"sweep", "run a config and workload (or trace) over parameter values; gather a results table",
-       "faultline sweep SPEC [--out DIR] [-j N]",
+       "faultline sweep SPEC [--out DIR] [-j N] [--executor local|slurm [--chunk N] [--slurm-opt OPT]...]",
        [](po::options_description& d) {
          d.add_options()
              ("spec", po::value<std::string>()->value_name("SPEC"), "the sweep spec (protobuf text, configs/schema/sweep.proto)")
              ("out", po::value<std::string>()->value_name("DIR"), "the sweep's directory (default out/sweep/NAME)")
-             ("jobs,j", po::value<unsigned>()->default_value(1)->value_name("N"), "runs at once");
+             ("jobs,j", po::value<unsigned>()->default_value(1)->value_name("N"),
+              "runs at once (slurm: per array task, and its --cpus-per-task)")
+             ("executor", po::value<std::string>()->default_value("local")->value_name("E"),
+              "local: a pool of -j processes here; slurm: a Slurm job array (sbatch), gathered when it ends")
+             ("chunk", po::value<size_t>()->default_value(0)->value_name("N"),
+              "slurm: points per array task (0: as few per task as keeps the array at most 1000 tasks)")
+             ("slurm-opt", po::value<std::vector<std::string>>()->value_name("OPT"),
+              "slurm: an extra #SBATCH line, e.g. --slurm-opt=--partition=gpu --slurm-opt=--time=1:00:00 (repeatable)")
+             ("points-from", po::value<std::string>()->value_name("FILE"),
+              "run only the points FILE names, one per line (what each Slurm array task runs)")
+             ("no-table", "do not gather results.csv (each Slurm array task; the submitting sweep gathers it)");
        },
        cmd_sweep, {"spec"}},
       {"version", "print version, git commit and build information", "faultline version",

@@ -12,6 +12,7 @@ enum ExitStatus : int {
   kExitInternal = 1,  // a bug in faultline: an unexpected exception
   kExitInput = 2,     // bad usage, config, workload or other input
   kExitSim = 3,       // the simulation itself detected an error (watchdog, fatal fault, ...)
+  kExitIncomplete = 4,  // a sweep ended with points unfinished (an executor's task died)
 };
 
 // Bad input: the message names the file and line, or the parameter key, at fault.

@@ -203,86 +203,89 @@ std::string self_exe() {
 
 std::vector<SweepPoint> sweep_points(const std::string& spec_path) { return points_of(load_spec(spec_path)); }
 
-SweepSummary run_sweep(const SweepOptions& opts, std::ostream& out, std::ostream& err) {
-  const Spec spec = load_spec(opts.spec_path);
-  const std::vector<SweepPoint> points = points_of(spec);
-  if (opts.jobs == 0) throw InputError("-j must be at least 1");
-  const sw::Sweep& m = spec.msg;
-  const std::string name = !m.name().empty() ? m.name() : fs::path(opts.spec_path).stem().string();
-  SweepSummary sum;
-  sum.points = points.size();
-  sum.out_dir = !opts.out_dir.empty() ? opts.out_dir : "out/sweep/" + name;
-  std::error_code ec;
-  fs::create_directories(fs::path(sum.out_dir) / "points", ec);
-  if (ec) throw InputError(sum.out_dir + ": cannot create the sweep's directory: " + ec.message());
-  for (const std::string& f : {m.config(), m.workload(), m.trace()}) {
-    if (!f.empty() && !fs::exists(spec.resolve(f))) throw InputError(opts.spec_path + ": " + spec.resolve(f) + " does not exist");
-  }
-  const std::string binary = !opts.binary.empty() ? opts.binary : self_exe();
-  const auto dir_of = [&](const SweepPoint& p) { return (fs::path(sum.out_dir) / "points" / p.name).string(); };
-  const auto done = [&](const SweepPoint& p) {
-    return fs::exists(dir_of(p) + "/stats.json") || fs::exists(dir_of(p) + "/failed.txt");
-  };
+namespace {
 
-  std::deque<size_t> pending;
-  for (size_t i = 0; i < points.size(); ++i) {
-    if (done(points[i])) {
-      ++sum.already_done;
+// One sweep being run: the spec, its points and where they go.
+struct Sweep {
+  Spec spec;
+  std::vector<SweepPoint> points;
+  std::string name, out_dir, binary;
+  std::string dir_of(const SweepPoint& p) const { return (fs::path(out_dir) / "points" / p.name).string(); }
+  bool done(const SweepPoint& p) const {
+    return fs::exists(dir_of(p) + "/stats.json") || fs::exists(dir_of(p) + "/failed.txt");
+  }
+};
+
+// The command line of a point's run.
+std::vector<std::string> point_command(const Sweep& s, const SweepPoint& p) {
+  const sw::Sweep& m = s.spec.msg;
+  std::vector<std::string> args = {s.binary};
+  if (!m.trace().empty()) {
+    args.insert(args.end(), {"replay", s.spec.resolve(m.trace())});
+    if (m.open_loop()) args.push_back("--open-loop");
+  } else {
+    args.push_back("run");
+    if (!m.workload().empty()) args.insert(args.end(), {"--workload", s.spec.resolve(m.workload())});
+  }
+  if (!m.config().empty()) args.insert(args.end(), {"--config", s.spec.resolve(m.config())});
+  for (const std::string& kv : m.set()) args.insert(args.end(), {"--set", kv});
+  for (const auto& [k, v] : p.values) {
+    if (k == "seed") {
+      args.insert(args.end(), {"--seed", v});
     } else {
-      pending.push_back(i);
+      args.insert(args.end(), {"--set", k + "=" + v});
     }
   }
-  const std::string log_path = sum.out_dir + "/sweep.log";
+  args.insert(args.end(), {"--out", s.dir_of(p), "--quiet"});
+  return args;
+}
+
+// Forks and execs ARGS with stdout and stderr to LOG; the child gets SIGKILL when this
+// process dies, so a killed sweep leaves nothing running.
+pid_t spawn(std::vector<std::string> args, const std::string& log) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw InputError(std::string("cannot start a process: fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    ::execvp(argv[0], argv.data());
+    std::fprintf(stderr, "cannot run %s: %s\n", argv[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// Waits for PID; its exit status, or 128 + the signal that ended it.
+int wait_for(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return 127;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The local executor: runs the points PENDING (indices into s.points), `jobs` at a time.
+void run_local(const Sweep& s, const std::vector<size_t>& pending_in, unsigned jobs, bool progress,
+               size_t finished, SweepSummary& sum, std::ostream& err) {
+  const std::string log_path = s.out_dir + "/sweep.log";
   const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) throw InputError(log_path + ": cannot open: " + std::strerror(errno));
-  const pid_t parent = ::getpid();
+  std::deque<size_t> pending(pending_in.begin(), pending_in.end());
   std::map<pid_t, size_t> running;
-  size_t finished = sum.already_done;
-  const auto launch = [&](size_t i) {
-    const SweepPoint& p = points[i];
-    const std::string dir = dir_of(p);
-    fs::create_directories(dir);
-    std::vector<std::string> args = {binary};
-    if (!m.trace().empty()) {
-      args.insert(args.end(), {"replay", spec.resolve(m.trace())});
-      if (m.open_loop()) args.push_back("--open-loop");
-    } else {
-      args.push_back("run");
-      if (!m.workload().empty()) args.insert(args.end(), {"--workload", spec.resolve(m.workload())});
-    }
-    if (!m.config().empty()) args.insert(args.end(), {"--config", spec.resolve(m.config())});
-    for (const std::string& kv : m.set()) args.insert(args.end(), {"--set", kv});
-    for (const auto& [k, v] : p.values) {
-      if (k == "seed") {
-        args.insert(args.end(), {"--seed", v});
-      } else {
-        args.insert(args.end(), {"--set", k + "=" + v});
-      }
-    }
-    args.insert(args.end(), {"--out", dir, "--quiet"});
-    const std::string log = dir + "/log.txt";
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t pid = ::fork();
-    if (pid < 0) throw InputError(std::string("cannot start a run: fork: ") + std::strerror(errno));
-    if (pid == 0) {
-      // The run dies with the sweep, so a killed sweep leaves nothing running.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    running[pid] = i;
-  };
   while (!pending.empty() || !running.empty()) {
-    while (!pending.empty() && running.size() < opts.jobs) {
-      launch(pending.front());
+    while (!pending.empty() && running.size() < jobs) {
+      const SweepPoint& p = s.points[pending.front()];
+      fs::create_directories(s.dir_of(p));
+      running[spawn(point_command(s, p), s.dir_of(p) + "/log.txt")] = pending.front();
       pending.pop_front();
     }
     int status = 0;
@@ -293,10 +296,10 @@ SweepSummary run_sweep(const SweepOptions& opts, std::ostream& out, std::ostream
     }
     const auto it = running.find(pid);
     if (it == running.end()) continue;
-    const SweepPoint& p = points[it->second];
+    const SweepPoint& p = s.points[it->second];
     running.erase(it);
     ++sum.ran;
-    const std::string dir = dir_of(p);
+    const std::string dir = s.dir_of(p);
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     std::string line;
     if (code == 0 && fs::exists(dir + "/stats.json")) {
@@ -307,17 +310,120 @@ SweepSummary run_sweep(const SweepOptions& opts, std::ostream& out, std::ostream
       line = "done " + p.name + " exit " + std::to_string(code) + "\n";
       err << "sweep: point " << p.name << " failed (exit " << code << "); see " << dir << "/failed.txt\n";
     }
+    // One write of a short line to an O_APPEND file: whole even when array tasks share it.
     if (::write(log_fd, line.data(), line.size()) < 0) err << "sweep: cannot append to " << log_path << "\n";
     ++finished;
-    if (opts.progress) err << "\rsweep: " << finished << "/" << points.size() << " points" << "\x1b[K" << std::flush;
+    if (progress) err << "\rsweep: " << finished << "/" << s.points.size() << " points" << "\x1b[K" << std::flush;
   }
   ::close(log_fd);
-  if (opts.progress) err << "\n";
+  if (progress) err << "\n";
+}
 
-  // The table: a row per point, whatever state it is in.
+std::string shell_quote(const std::string& v) {
+  std::string q = "'";
+  for (const char c : v) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string absolute(const std::string& p) { return fs::absolute(p).lexically_normal().string(); }
+
+// Runs a command to completion, returning its exit status and what it printed.
+int capture(const std::vector<std::string>& args, const std::string& log, std::string* output) {
+  const int code = wait_for(spawn(args, log));
+  *output = tail_lines(log, 50);
+  return code;
+}
+
+// The Slurm executor: the pending points in chunks of `chunk`, one array task per chunk,
+// each task a `faultline sweep SPEC --points-from CHUNK --no-table` on its node (the local
+// executor there, -j jobs), submitted with sbatch and waited for with squeue until no task
+// is queued or running. The table is then gathered here from the points' directories, as
+// for a local sweep. The executable, spec, inputs and OUT must be on a file system the nodes share.
+void run_slurm(const Sweep& s, const SweepOptions& o, const std::vector<size_t>& pending, SweepSummary& sum,
+               std::ostream& out, std::ostream& err) {
+  const std::string sdir = absolute(s.out_dir + "/slurm");
+  fs::create_directories(sdir);
+  // A job of an earlier submission still running would run the same points twice.
+  const std::string job_file = sdir + "/job.txt";
+  if (fs::exists(job_file)) {
+    const std::string job = tail_lines(job_file, 1);
+    const std::string id = job.substr(0, job.find_first_of(";\n"));
+    std::string q;
+    const int code = capture({"squeue", "--noheader", "--jobs", id, "--format", "%i %T"}, sdir + "/squeue.log", &q);
+    if (code == 0 && !q.empty()) {
+      throw InputError(s.out_dir + ": Slurm job " + id + " of an earlier submission of this sweep is still queued or "
+                       "running (squeue --jobs " + id + "); wait for it or scancel " + id + ", then run again");
+    }
+  }
+  const size_t chunk = o.chunk != 0 ? o.chunk : std::max<size_t>(1, (pending.size() + 999) / 1000);
+  const size_t tasks = (pending.size() + chunk - 1) / chunk;
+  for (size_t t = 0; t < tasks; ++t) {
+    std::string list;
+    for (size_t i = t * chunk; i < std::min(pending.size(), (t + 1) * chunk); ++i) list += s.points[pending[i]].name + "\n";
+    write_file_atomic(sdir + "/chunk-" + std::to_string(t) + ".txt", list);
+  }
+  std::string script = "#!/bin/sh\n# faultline sweep " + absolute(s.spec.path) + ": " + std::to_string(pending.size()) +
+                       " points in " + std::to_string(tasks) + " array tasks of up to " + std::to_string(chunk) + "\n";
+  script += "#SBATCH --job-name=" + shell_quote("faultline-" + s.name) + "\n";
+  script += "#SBATCH --array=0-" + std::to_string(tasks - 1) + "\n";
+  script += "#SBATCH --output=" + sdir + "/task-%a.log\n";
+  script += "#SBATCH --cpus-per-task=" + std::to_string(o.jobs) + "\n";
+  for (const std::string& opt : o.slurm_options) script += "#SBATCH " + opt + "\n";
+  script += "exec " + shell_quote(absolute(s.binary)) + " sweep " + shell_quote(absolute(s.spec.path)) + " --out " +
+            shell_quote(absolute(s.out_dir)) + " --points-from " + shell_quote(sdir) +
+            "/chunk-\"$SLURM_ARRAY_TASK_ID\".txt -j " + std::to_string(o.jobs) + " --no-table\n";
+  const std::string script_path = sdir + "/sweep.sbatch";
+  write_file_atomic(script_path, script);
+  std::string said;
+  const int code = capture({o.sbatch, "--parsable", script_path}, sdir + "/sbatch.log", &said);
+  const std::string id = said.substr(0, said.find_first_of(";\n"));
+  if (code != 0 || id.empty() || !std::isdigit(static_cast<unsigned char>(id[0]))) {
+    throw InputError("sbatch could not submit " + script_path + " (exit " + std::to_string(code) + "): " + said);
+  }
+  write_file_atomic(job_file, said.substr(0, said.find('\n')) + "\n");
+  out << "sweep: Slurm job " << id << ": " << tasks << " array tasks (" << sdir << "/task-N.log)\n" << std::flush;
+  // Wait until no task of the job is queued or running. squeue lists only those (a job
+  // that has ended is not listed, and once purged its id is "invalid"); a failing squeue
+  // (slurmctld busy or restarting) is retried, and after ten failures in a row the sweep
+  // stops waiting and gathers what is there.
+  int failures = 0;
+  unsigned wait_ms = 250;
+  for (;;) {
+    std::string q;
+    const int qc = capture({"squeue", "--noheader", "--jobs", id, "--format", "%i %T"}, sdir + "/squeue.log", &q);
+    if (qc == 0 && q.find_first_not_of(" \n") == std::string::npos) break;
+    if (qc != 0 && q.find("Invalid job id") != std::string::npos) break;
+    if (qc != 0) {
+      if (++failures == 10) {
+        err << "sweep: squeue failed ten times in a row, last: " << q << "sweep: stopped waiting for job " << id << "\n";
+        break;
+      }
+    } else {
+      failures = 0;
+    }
+    if (o.progress) {
+      size_t done = 0;
+      for (const SweepPoint& p : s.points) done += s.done(p) ? 1 : 0;
+      err << "\rsweep: " << done << "/" << s.points.size() << " points (Slurm job " << id << ")\x1b[K" << std::flush;
+    }
+    ::usleep(wait_ms * 1000);
+    wait_ms = std::min(wait_ms * 2, 5000u);
+  }
+  if (o.progress) err << "\n";
+  for (const size_t i : pending) {
+    const SweepPoint& p = s.points[i];
+    if (!s.done(p)) continue;
+    ++sum.ran;
+    if (fs::exists(s.dir_of(p) + "/failed.txt")) ++sum.failed;
+  }
+}
+
+// Gathers the table: a row per point, whatever state it is in.
+void write_table(const Sweep& s, SweepSummary& sum, std::ostream& err) {
+  const sw::Sweep& m = s.spec.msg;
   std::vector<std::string> keys;
-  if (!points.empty()) {
-    for (const auto& kv : points.front().values) keys.push_back(kv.first);
+  if (!s.points.empty()) {
+    for (const auto& kv : s.points.front().values) keys.push_back(kv.first);
   }
   std::string t = "point";
   for (const std::string& k : keys) t += "," + csv_field(k);
@@ -325,8 +431,9 @@ SweepSummary run_sweep(const SweepOptions& opts, std::ostream& out, std::ostream
   for (const std::string& st : m.stat()) t += "," + csv_field(st);
   t += "\n";
   std::map<std::string, size_t> found;
-  for (const SweepPoint& p : points) {
-    const std::string dir = dir_of(p);
+  size_t ok = 0;
+  for (const SweepPoint& p : s.points) {
+    const std::string dir = s.dir_of(p);
     t += csv_field(p.name);
     for (const auto& kv : p.values) t += "," + csv_field(kv.second);
     nlohmann::json stats;
@@ -336,11 +443,14 @@ SweepSummary run_sweep(const SweepOptions& opts, std::ostream& out, std::ostream
       std::getline(in, status);
     } else if (fs::exists(dir + "/stats.json")) {
       status = "ok";
+      ++ok;
       try {
         stats = nlohmann::json::parse(read_text_file(dir + "/stats.json", "point's stats"))["stats"];
       } catch (const nlohmann::json::exception& e) {
         status = std::string("unreadable stats.json: ") + e.what();
       }
+    } else {
+      ++sum.missing;
     }
     t += "," + csv_field(status);
     for (const std::string& st : m.stat()) {
@@ -361,16 +471,85 @@ SweepSummary run_sweep(const SweepOptions& opts, std::ostream& out, std::ostream
     }
     t += "\n";
   }
-  sum.table = sum.out_dir + "/results.csv";
+  sum.table = s.out_dir + "/results.csv";
   write_file_atomic(sum.table, t);
   for (const std::string& st : m.stat()) {
-    if (found[st] == 0 && sum.failed < points.size()) {
+    if (found[st] == 0 && ok > 0) {
       err << "sweep: stat '" << st << "' is in no point's stats.json (a histogram's field is KEY:FIELD, e.g. "
           << "fault.latency_ns:p50); its column is empty\n";
     }
   }
-  out << sum.table << ": " << points.size() << " points (" << sum.ran << " run now, " << sum.already_done
-      << " done before, " << sum.failed << " failed)\n";
+}
+
+}  // namespace
+
+SweepSummary run_sweep(const SweepOptions& opts, std::ostream& out, std::ostream& err) {
+  Sweep s{load_spec(opts.spec_path), {}, {}, {}, {}};
+  s.points = points_of(s.spec);
+  if (opts.jobs == 0) throw InputError("-j must be at least 1");
+  if (opts.executor != "local" && opts.executor != "slurm") {
+    throw InputError("--executor '" + opts.executor + "': expected local or slurm");
+  }
+  const sw::Sweep& m = s.spec.msg;
+  s.name = !m.name().empty() ? m.name() : fs::path(opts.spec_path).stem().string();
+  s.out_dir = !opts.out_dir.empty() ? opts.out_dir : "out/sweep/" + s.name;
+  SweepSummary sum;
+  sum.points = s.points.size();
+  sum.out_dir = s.out_dir;
+  std::error_code ec;
+  fs::create_directories(fs::path(s.out_dir) / "points", ec);
+  if (ec) throw InputError(s.out_dir + ": cannot create the sweep's directory: " + ec.message());
+  for (const std::string& f : {m.config(), m.workload(), m.trace()}) {
+    if (!f.empty() && !fs::exists(s.spec.resolve(f))) throw InputError(opts.spec_path + ": " + s.spec.resolve(f) + " does not exist");
+  }
+  s.binary = !opts.binary.empty() ? opts.binary : self_exe();
+
+  // The points this invocation is for: all of them, or those a --points-from file names.
+  std::vector<size_t> mine;
+  if (opts.points_from.empty()) {
+    for (size_t i = 0; i < s.points.size(); ++i) mine.push_back(i);
+  } else {
+    std::map<std::string, size_t> by_name;
+    for (size_t i = 0; i < s.points.size(); ++i) by_name[s.points[i].name] = i;
+    std::istringstream in(read_text_file(opts.points_from, "list of points"));
+    size_t line_no = 0;
+    for (std::string l; std::getline(in, l);) {
+      ++line_no;
+      if (l.empty()) continue;
+      const auto it = by_name.find(l);
+      if (it == by_name.end()) {
+        throw InputError(opts.points_from + ":" + std::to_string(line_no) + ": '" + l + "' is no point of " + opts.spec_path);
+      }
+      mine.push_back(it->second);
+    }
+  }
+  std::vector<size_t> pending;
+  for (const size_t i : mine) {
+    if (s.done(s.points[i])) {
+      ++sum.already_done;
+    } else {
+      pending.push_back(i);
+    }
+  }
+  if (opts.executor == "slurm" && !pending.empty()) {
+    run_slurm(s, opts, pending, sum, out, err);
+  } else {
+    run_local(s, pending, opts.jobs, opts.progress, sum.already_done, sum, err);
+  }
+  if (!opts.table) {
+    out << mine.size() << " points (" << sum.ran << " run now, " << sum.already_done << " done before, " << sum.failed
+        << " failed)\n";
+    return sum;
+  }
+  write_table(s, sum, err);
+  out << sum.table << ": " << s.points.size() << " points (" << sum.ran << " run now, " << sum.already_done
+      << " done before, " << sum.failed << " failed";
+  if (sum.missing > 0) out << ", " << sum.missing << " not finished";
+  out << ")\n";
+  if (sum.missing > 0) {
+    err << "sweep: " << sum.missing << " points did not finish (their rows say 'missing'); run the same command again "
+        << "to run them\n";
+  }
   return sum;
 }
 

@@ -14,7 +14,12 @@
 // output and does not stop the sweep. Children get SIGKILL when the sweep dies (prctl
 // PR_SET_PDEATHSIG), so a killed sweep leaves no run behind; every file is written whole.
 //
-// Executor: a local pool of `jobs` processes. (Slurm job arrays: not yet.)
+// Executors: a local pool of `jobs` processes (default), or Slurm job arrays: the pending
+// points in chunks, one array task per chunk, each task the local executor over its chunk on
+// its node (`faultline sweep SPEC --points-from OUT/slurm/chunk-N.txt --no-table`), submitted
+// with sbatch; the table is gathered when squeue lists no task of the job. Files in
+// OUT/slurm/: sweep.sbatch, chunk-N.txt, task-N.log, job.txt (the job id, so that a re-run
+// while it is still queued is refused instead of running its points twice).
 #pragma once
 
 #include <cstddef>
@@ -31,6 +36,12 @@ struct SweepOptions {
   unsigned jobs = 1;     // runs at once
   std::string binary;    // the faultline executable the points run (default: this one)
   bool progress = false; // print "points done/total" as they finish (a terminal)
+  std::string executor = "local";          // local | slurm
+  size_t chunk = 0;                        // slurm: points per array task (0: at most 1000 tasks)
+  std::vector<std::string> slurm_options;  // slurm: extra #SBATCH lines, e.g. "--partition=gpu"
+  std::string sbatch = "sbatch";           // slurm: the sbatch command (from PATH)
+  std::string points_from;                 // run only the points this file names, one per line
+  bool table = true;                       // gather results.csv at the end (array tasks: no)
 };
 
 struct SweepPoint {
@@ -40,6 +51,7 @@ struct SweepPoint {
 
 struct SweepSummary {
   size_t points = 0, ran = 0, already_done = 0, failed = 0;
+  size_t missing = 0;  // points neither done nor failed when the table was written (slurm)
   std::string out_dir, table;
 };
 

@@ -131,5 +131,43 @@ TEST(Sweep, ABadSpecIsAnInputErrorNamingTheFile) {
   }
 }
 
+TEST(Sweep, BadExecutorOptionsAreInputErrors) {
+  const std::string d = temp_dir("sweepbadopt");
+  const std::string spec = write_file(d, "s.textproto", "parameter { key: \"soc.pcie.gen\" values: \"4\" }\n");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"--executor", "pbs"}, "expected local or slurm"},
+      {{"--chunk", "4"}, "are for --executor slurm"},
+      {{"--slurm-opt=--partition=gpu"}, "are for --executor slurm"},
+      {{"--points-from", write_file(d, "points.txt", "soc.pcie.gen=4\nsoc.pcie.gen=5\n")}, "points.txt:2: 'soc.pcie.gen=5' is no point"},
+      {{"--points-from", d + "/absent.txt"}, "absent.txt"},
+  };
+  for (const auto& [extra, what] : bad) {
+    std::vector<std::string> args = {"sweep", spec, "--out", d + "/out"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const RunResult r = run_faultline(args);
+    EXPECT_EQ(r.status, 2) << extra.front();
+    EXPECT_NE(r.err.find(what), std::string::npos) << extra.front() << " -> " << r.err;
+  }
+}
+
+TEST(Sweep, PointsFromRunsOnlyTheNamedPointsAndWritesNoTable) {
+  const std::string d = temp_dir("sweepsubset");
+  const std::string spec = write_file(d, "s.textproto",
+                                      "parameter { key: \"soc.pcie.gen\" values: \"3\" values: \"4\" values: \"5\" }\n"
+                                      "stat: \"fault.count\"\n");
+  const RunResult r = run_faultline({"sweep", spec, "--out", d + "/out", "--no-table", "--points-from",
+                                     write_file(d, "points.txt", "soc.pcie.gen=5\n\nsoc.pcie.gen=3\n")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("2 points (2 run now, 0 done before, 0 failed)"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(d + "/out/points/soc.pcie.gen=5/stats.json"));
+  EXPECT_TRUE(std::filesystem::exists(d + "/out/points/soc.pcie.gen=3/stats.json"));
+  EXPECT_FALSE(std::filesystem::exists(d + "/out/points/soc.pcie.gen=4"));
+  EXPECT_FALSE(std::filesystem::exists(d + "/out/results.csv"));
+  // The whole sweep afterwards runs only the third point and gathers all three.
+  const RunResult all = run_faultline({"sweep", spec, "--out", d + "/out"});
+  ASSERT_EQ(all.status, 0) << all.err;
+  EXPECT_NE(all.out.find("3 points (1 run now, 2 done before, 0 failed)"), std::string::npos) << all.out;
+}
+
 }  // namespace
 }  // namespace fl::test
