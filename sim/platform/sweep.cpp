@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -85,10 +86,51 @@ std::vector<std::string> values_of(const sw::Parameter& p, const std::string& wh
   return v;
 }
 
+bool is_variable(const std::string& key) { return !key.empty() && key[0] == '$'; }
+// A parameter's name in the table and in point names: a workload variable without its '$'.
+std::string column_name(const std::string& key) { return is_variable(key) ? key.substr(1) : key; }
+
+// The workload variables `${NAME}` of TEXT, each with the line it first appears on;
+// throws naming FILE:LINE for a `${` that does not close or holds no identifier.
+std::map<std::string, int> template_variables(const std::string& text, const std::string& file) {
+  std::map<std::string, int> vars;
+  int line = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') ++line;
+    if (text.compare(i, 2, "${") != 0) continue;
+    const size_t end = text.find('}', i + 2);
+    const std::string name = end == std::string::npos ? "" : text.substr(i + 2, end - i - 2);
+    const bool ident = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                       std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+    if (!ident) throw InputError(file + ":" + std::to_string(line) + ": '${' starts no ${NAME} variable (NAME: letters, digits, _)");
+    vars.emplace(name, line);
+    i = end;
+  }
+  return vars;
+}
+
+// TEXT with each ${NAME} replaced by the value of the point's parameter $NAME.
+std::string expand_template(const std::string& text, const std::vector<std::pair<std::string, std::string>>& values) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text.compare(i, 2, "${") == 0) {
+      const size_t end = text.find('}', i + 2);
+      const std::string key = "$" + text.substr(i + 2, end - i - 2);
+      for (const auto& [k, v] : values) {
+        if (k == key) out += v;
+      }
+      i = end;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 // A point's directory name: its values, with anything but [A-Za-z0-9._=+-,] as '_'.
 std::string point_name(const std::vector<std::pair<std::string, std::string>>& values, size_t index) {
   std::string n;
-  for (const auto& [k, v] : values) n += (n.empty() ? "" : ",") + k + "=" + v;
+  for (const auto& [k, v] : values) n += (n.empty() ? "" : ",") + column_name(k) + "=" + v;
   if (n.empty()) n = "base";
   for (char& c : n) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && std::strchr("._=+-,", c) == nullptr) c = '_';
@@ -166,6 +208,30 @@ std::vector<SweepPoint> points_of(const Spec& s) {
       idx[a] = 0;
     }
   }
+  // Workload variables: the workload is a template whose ${NAME}s are exactly the $NAMEs.
+  bool any_var = false;
+  for (const auto& [key, n] : keys) {
+    if (!is_variable(key)) continue;
+    any_var = true;
+    const std::string name = key.substr(1);
+    if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])) ||
+        !std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; })) {
+      throw InputError(s.path + ": parameter '" + key + "': a workload variable is $NAME, NAME letters, digits and _");
+    }
+  }
+  if (any_var && m.workload().empty()) {
+    throw InputError(s.path + ": a $NAME parameter is a variable of the workload, and there is no workload" +
+                     std::string(m.trace().empty() ? "" : " (a trace is replayed as it is)"));
+  }
+  if (!m.workload().empty() && (any_var || fs::exists(s.resolve(m.workload())))) {
+    const std::string wl = s.resolve(m.workload());
+    for (const auto& [name, line] : template_variables(read_text_file(wl, "workload template"), wl)) {
+      if (keys.count("$" + name) == 0) {
+        throw InputError(wl + ":" + std::to_string(line) + ": ${" + name + "} is not a variable of " + s.path +
+                         " (sweep it as parameter { key: \"$" + name + "\" ... })");
+      }
+    }
+  }
   std::map<std::string, size_t> names;
   for (SweepPoint& p : points) {
     if (names[p.name]++ != 0) throw InputError(s.path + ": two points named '" + p.name + "' (a value repeats)");
@@ -210,6 +276,7 @@ struct Sweep {
   Spec spec;
   std::vector<SweepPoint> points;
   std::string name, out_dir, binary;
+  std::string workload_template;  // the workload's text when it has ${NAME} variables
   std::string dir_of(const SweepPoint& p) const { return (fs::path(out_dir) / "points" / p.name).string(); }
   bool done(const SweepPoint& p) const {
     return fs::exists(dir_of(p) + "/stats.json") || fs::exists(dir_of(p) + "/failed.txt");
@@ -225,14 +292,18 @@ std::vector<std::string> point_command(const Sweep& s, const SweepPoint& p) {
     if (m.open_loop()) args.push_back("--open-loop");
   } else {
     args.push_back("run");
-    if (!m.workload().empty()) args.insert(args.end(), {"--workload", s.spec.resolve(m.workload())});
+    if (!s.workload_template.empty()) {
+      args.insert(args.end(), {"--workload", s.dir_of(p) + "/workload.textproto"});
+    } else if (!m.workload().empty()) {
+      args.insert(args.end(), {"--workload", s.spec.resolve(m.workload())});
+    }
   }
   if (!m.config().empty()) args.insert(args.end(), {"--config", s.spec.resolve(m.config())});
   for (const std::string& kv : m.set()) args.insert(args.end(), {"--set", kv});
   for (const auto& [k, v] : p.values) {
     if (k == "seed") {
       args.insert(args.end(), {"--seed", v});
-    } else {
+    } else if (!is_variable(k)) {
       args.insert(args.end(), {"--set", k + "=" + v});
     }
   }
@@ -285,6 +356,9 @@ void run_local(const Sweep& s, const std::vector<size_t>& pending_in, unsigned j
     while (!pending.empty() && running.size() < jobs) {
       const SweepPoint& p = s.points[pending.front()];
       fs::create_directories(s.dir_of(p));
+      if (!s.workload_template.empty()) {
+        write_file_atomic(s.dir_of(p) + "/workload.textproto", expand_template(s.workload_template, p.values));
+      }
       running[spawn(point_command(s, p), s.dir_of(p) + "/log.txt")] = pending.front();
       pending.pop_front();
     }
@@ -426,7 +500,7 @@ void write_table(const Sweep& s, SweepSummary& sum, std::ostream& err) {
     for (const auto& kv : s.points.front().values) keys.push_back(kv.first);
   }
   std::string t = "point";
-  for (const std::string& k : keys) t += "," + csv_field(k);
+  for (const std::string& k : keys) t += "," + csv_field(column_name(k));
   t += ",status";
   for (const std::string& st : m.stat()) t += "," + csv_field(st);
   t += "\n";
@@ -438,18 +512,21 @@ void write_table(const Sweep& s, SweepSummary& sum, std::ostream& err) {
     for (const auto& kv : p.values) t += "," + csv_field(kv.second);
     nlohmann::json stats;
     std::string status = "missing";
-    if (fs::exists(dir + "/failed.txt")) {
-      std::ifstream in(dir + "/failed.txt");
-      std::getline(in, status);
-    } else if (fs::exists(dir + "/stats.json")) {
+    // A run that stopped with exit 3 (a time limit, the watchdog) still writes its stats:
+    // the row has them beside its status.
+    if (fs::exists(dir + "/stats.json")) {
       status = "ok";
-      ++ok;
       try {
         stats = nlohmann::json::parse(read_text_file(dir + "/stats.json", "point's stats"))["stats"];
+        ++ok;
       } catch (const nlohmann::json::exception& e) {
         status = std::string("unreadable stats.json: ") + e.what();
       }
-    } else {
+    }
+    if (fs::exists(dir + "/failed.txt")) {
+      std::ifstream in(dir + "/failed.txt");
+      std::getline(in, status);
+    } else if (status == "missing") {
       ++sum.missing;
     }
     t += "," + csv_field(status);
@@ -484,7 +561,7 @@ void write_table(const Sweep& s, SweepSummary& sum, std::ostream& err) {
 }  // namespace
 
 SweepSummary run_sweep(const SweepOptions& opts, std::ostream& out, std::ostream& err) {
-  Sweep s{load_spec(opts.spec_path), {}, {}, {}, {}};
+  Sweep s{load_spec(opts.spec_path), {}, {}, {}, {}, {}};
   s.points = points_of(s.spec);
   if (opts.jobs == 0) throw InputError("-j must be at least 1");
   if (opts.executor != "local" && opts.executor != "slurm") {
@@ -503,6 +580,9 @@ SweepSummary run_sweep(const SweepOptions& opts, std::ostream& out, std::ostream
     if (!f.empty() && !fs::exists(s.spec.resolve(f))) throw InputError(opts.spec_path + ": " + s.spec.resolve(f) + " does not exist");
   }
   s.binary = !opts.binary.empty() ? opts.binary : self_exe();
+  for (const auto& kv : s.points.empty() ? std::vector<std::pair<std::string, std::string>>{} : s.points.front().values) {
+    if (is_variable(kv.first)) s.workload_template = read_text_file(s.spec.resolve(m.workload()), "workload template");
+  }
 
   // The points this invocation is for: all of them, or those a --points-from file names.
   std::vector<size_t> mine;

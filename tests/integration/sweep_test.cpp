@@ -169,5 +169,57 @@ TEST(Sweep, PointsFromRunsOnlyTheNamedPointsAndWritesNoTable) {
   EXPECT_NE(all.out.find("3 points (1 run now, 2 done before, 0 failed)"), std::string::npos) << all.out;
 }
 
+TEST(Sweep, WorkloadVariablesExpandPerPoint) {
+  const std::string d = temp_dir("sweepvars");
+  write_file(d, "w.textproto",
+             "op { mmap { name: \"buf\" size_bytes: 4194304 } }\n"
+             "op { launch { range: \"buf\" cus: 1 waves_per_cu: ${waves} outstanding_per_wave: 1 accesses_per_wave: 2 } }\n"
+             "op { wait {} }\n");
+  const std::string spec = write_file(d, "s.textproto",
+                                      "workload: \"w.textproto\"\n"
+                                      "parameter { key: \"$waves\" values: \"1\" values: \"3\" }\n"
+                                      "parameter { key: \"soc.pcie.gen\" values: \"4\" }\n"
+                                      "stat: \"fault.count\"\n");
+  const RunResult r = run_faultline({"sweep", spec, "--out", d + "/out"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<std::string> rows = lines_of(read_file(d + "/out/results.csv"));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0], "point,waves,soc.pcie.gen,status,fault.count");
+  // One wave faults once on the buffer's first block; three waves each fault on their own.
+  EXPECT_EQ(rows[1], "\"waves=1,soc.pcie.gen=4\",1,4,ok,1");
+  EXPECT_EQ(rows[2], "\"waves=3,soc.pcie.gen=4\",3,4,ok,3");
+  EXPECT_NE(read_file(d + "/out/points/waves=3,soc.pcie.gen=4/workload.textproto").find("waves_per_cu: 3 "), std::string::npos);
+}
+
+TEST(Sweep, APointStoppedByATimeLimitKeepsItsStatsInTheTable) {
+  const std::string d = temp_dir("sweepexit3");
+  const std::string spec = write_file(d, "s.textproto",
+                                      "parameter { key: \"sim.max_time_ns\" values: \"1000\" }\nstat: \"driver.iommu.maps\"\n");
+  const RunResult r = run_faultline({"sweep", spec, "--out", d + "/out"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<std::string> rows = lines_of(read_file(d + "/out/results.csv"));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].rfind("sim.max_time_ns=1000,1000,exit 3,", 0), 0u) << rows[1];
+  EXPECT_NE(rows[1].back(), ',') << "the stats of a run stopped at its time limit are in its row: " << rows[1];
+}
+
+TEST(Sweep, BadWorkloadVariablesAreInputErrorsNamingTheLine) {
+  const std::string d = temp_dir("sweepbadvars");
+  write_file(d, "w.textproto", "op { sleep { ns: 10 } }\nop { sleep { ns: ${t} } }\nop { sleep { ns: ${u} } }\n");
+  write_file(d, "bad.textproto", "op { sleep { ns: ${1x} } }\n");
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"workload: \"w.textproto\"\nparameter { key: \"$t\" values: \"1\" }\n", "w.textproto:3: ${u} is not a variable"},
+      {"workload: \"w.textproto\"\nparameter { key: \"soc.pcie.gen\" values: \"4\" }\n", "w.textproto:2: ${t} is not a variable"},
+      {"workload: \"bad.textproto\"\nparameter { key: \"$x\" values: \"1\" }\n", "bad.textproto:1: '${' starts no"},
+      {"parameter { key: \"$t\" values: \"1\" }\n", "there is no workload"},
+      {"workload: \"w.textproto\"\nparameter { key: \"$t-1\" values: \"1\" }\n", "a workload variable is $NAME"},
+  };
+  for (const auto& [text, what] : bad) {
+    const RunResult r = run_faultline({"sweep", write_file(d, "s.textproto", text), "--out", d + "/out"});
+    EXPECT_EQ(r.status, 2) << text;
+    EXPECT_NE(r.err.find(what), std::string::npos) << text << " -> " << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace fl::test
