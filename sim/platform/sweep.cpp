@@ -524,6 +524,7 @@ void write_table(const Sweep& s, SweepSummary& sum, std::ostream& err) {
       }
     }
     if (fs::exists(dir + "/failed.txt")) {
+      ++sum.failed_in_table;
       std::ifstream in(dir + "/failed.txt");
       std::getline(in, status);
     } else if (status == "missing") {
@@ -624,6 +625,7 @@ SweepSummary run_sweep(const SweepOptions& opts, std::ostream& out, std::ostream
   write_table(s, sum, err);
   out << sum.table << ": " << s.points.size() << " points (" << sum.ran << " run now, " << sum.already_done
       << " done before, " << sum.failed << " failed";
+  if (sum.failed_in_table > sum.failed) out << "; " << sum.failed_in_table << " failed in all";
   if (sum.missing > 0) out << ", " << sum.missing << " not finished";
   out << ")\n";
   if (sum.missing > 0) {

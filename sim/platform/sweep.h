@@ -50,8 +50,9 @@ struct SweepPoint {
 };
 
 struct SweepSummary {
-  size_t points = 0, ran = 0, already_done = 0, failed = 0;
+  size_t points = 0, ran = 0, already_done = 0, failed = 0;  // failed: of the points run now
   size_t missing = 0;  // points neither done nor failed when the table was written (slurm)
+  size_t failed_in_table = 0;  // rows that failed, in this run or an earlier one
   std::string out_dir, table;
 };
 

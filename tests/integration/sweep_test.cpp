@@ -70,6 +70,10 @@ TEST(Sweep, AFailingPointIsRecordedAndTheOthersRun) {
   EXPECT_NE(rows[2].find(",exit 2,"), std::string::npos) << rows[2];
   const std::string failed = read_file(d + "/out/points/soc.pcie.gen=99,soc.pcie.lanes=16,seed=1/failed.txt");
   EXPECT_NE(failed.find("soc.pcie.gen"), std::string::npos) << failed;
+  // A re-run runs nothing and still says the table holds a failure.
+  const RunResult again = run_faultline({"sweep", spec, "--out", d + "/out"});
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_NE(again.out.find("(0 run now, 2 done before, 0 failed; 1 failed in all)"), std::string::npos) << again.out;
 }
 
 TEST(Sweep, KilledWithSigkillAndRunAgainEveryPointFinishesOnce) {
