@@ -37,7 +37,7 @@ class DriverThread {
   void lock(hw::HostLock& l, bool shared) {
     if (l.try_lock(shared)) return;
     release();
-    const ScopedWait registered("lock", l.name());
+    const ScopedWait registered("lock", l.name(), 0, &l);
     l.lock(shared);
     if (cpu_.lock_wakeup_ns() > 0) sc_core::wait(from_ns(cpu_.lock_wakeup_ns()));
   }

@@ -138,7 +138,8 @@ bool HostLock::can_take(bool shared) const {
   return readers_ == 0;
 }
 
-void HostLock::take(bool shared) {
+void HostLock::take(bool shared, const sc_core::sc_process_b* holder) {
+  holders_.push_back(holder);
   if (shared && rw_) {
     ++readers_;
   } else {
@@ -148,7 +149,7 @@ void HostLock::take(bool shared) {
 
 bool HostLock::try_lock(bool shared) {
   if (!can_take(shared)) return false;
-  take(shared);
+  take(shared, sc_core::sc_get_current_process_b());
   ++acquisitions_;
   wait_ns_.sample(0);
   return true;
@@ -159,7 +160,7 @@ void HostLock::lock(bool shared) {
   ++contended_;
   const uint64_t start = sc_time_stamp().value();
   const WakeEvents::Scoped wake(wake_events_);
-  Waiter w{shared, wake.get()};
+  Waiter w{shared, wake.get(), sc_core::sc_get_current_process_b()};
   waiters_.push_back(&w);
   while (!w.granted) sc_core::wait(*wake);
   ++acquisitions_;
@@ -174,6 +175,13 @@ void HostLock::downgrade() {
 }
 
 void HostLock::unlock(bool shared) {
+  // The holder releases it (as the kernel's locks require, non-owner rwsem release aside).
+  const auto it = std::find(holders_.begin(), holders_.end(), sc_core::sc_get_current_process_b());
+  if (it != holders_.end()) {
+    holders_.erase(it);
+  } else if (!holders_.empty()) {
+    holders_.erase(holders_.begin());
+  }
   if (shared && rw_) {
     --readers_;
   } else {
@@ -189,7 +197,7 @@ void HostLock::grant_waiters() {
     const bool reader = w->shared && rw_;
     if (writer_ || (!reader && readers_ > 0)) break;
     waiters_.pop_front();
-    take(w->shared);
+    take(w->shared, w->process);
     w->granted = true;
     w->wake->notify(sc_core::SC_ZERO_TIME);
     if (!reader) break;

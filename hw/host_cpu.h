@@ -9,7 +9,8 @@
 // Per core, the time it spent on driver work (utilisation per core).
 // Locks (HostLock): the kernel's sleeping locks (mutex, rw-semaphore, reservation
 // ww_mutex) with FIFO hand-over; a writer waiting blocks later readers (rwsem fairness).
-// The time each acquisition waited is a stat of the lock.
+// The time each acquisition waited is a stat of the lock. Each lock knows its holders, so a
+// cycle of lock waits is found as it closes and stops the run (sim/core/waits.h).
 // Abstracts away: preemption of running work (a hard IRQ waits for a core rather than
 // interrupting one), caches, frequency, OS scheduling beyond "first free core",
 // optimistic spinning on locks and ww_mutex deadlock back-off.
@@ -28,6 +29,7 @@
 #include "sim/core/stats.h"
 #include "sim/core/tlm_ports.h"
 #include "sim/core/txn.h"
+#include "sim/core/waits.h"
 #include "sim/core/wake_events.h"
 
 namespace fl::hw {
@@ -105,9 +107,18 @@ class HostCpu : public sc_core::sc_module {
 // if free (or, shared, if only readers hold it and no writer waits), otherwise in FIFO
 // order as holders unlock. The caller decides what waiting costs (driver::DriverThread
 // gives its core up and pays the scheduler wake-up).
-class HostLock : public sc_core::sc_module {
+// A lock is a node of the wait-for graph (sim/core/waits.h): its holders are the processes
+// that took it, so a cycle of lock waits stops the run with the cycle printed.
+class HostLock : public sc_core::sc_module, public WaitResource {
  public:
   HostLock(sc_core::sc_module_name name, bool rw);
+
+  std::string wait_label() const override { return std::string("lock ") + name(); }
+  const char* owner_relation() const override { return "held by"; }
+  void wait_owners(std::vector<const sc_core::sc_process_b*>& processes,
+                   std::vector<const WaitResource*>&) const override {
+    processes.insert(processes.end(), holders_.begin(), holders_.end());
+  }
 
   // Takes the lock if that needs no wait; true if taken.
   bool try_lock(bool shared);
@@ -123,10 +134,12 @@ class HostLock : public sc_core::sc_module {
   struct Waiter {
     bool shared;
     sc_core::sc_event* wake;
+    const sc_core::sc_process_b* process;
     bool granted = false;
   };
   bool can_take(bool shared) const;
-  void take(bool shared);
+  void take(bool shared, const sc_core::sc_process_b* holder);
+  std::vector<const sc_core::sc_process_b*> holders_;  // one entry per hold (readers repeat)
 
   bool rw_;
   bool writer_ = false;
