@@ -3,54 +3,40 @@
 of concurrently faulting waves and the access stride, for the per-entry (amdgpu) and the
 batched (UVM) fault service on configs/h200-like.textproto.
 
-Each point is one kernel of W waves, one access each, wave i at byte i x stride of a fresh
-mmap (so every access faults; with 4 KiB and 64 KiB strides neighbouring waves share a
-64 KiB migration window or a 2 MiB block). "batched" is the config as shipped (BATCHED,
-replay on command, density prefetch); "per-entry" switches the same GPU and host to
-amdgpu's loop (PER_ENTRY, the hardware retry timer, granularity windows).
+Runs the sweep configs/sweeps/concurrent_faults.textproto (faultline sweep) and reads its
+results.csv. Each point is one kernel of W waves, one access each, wave i at byte i x
+stride of a fresh mmap (so every access faults; with 4 KiB and 64 KiB strides neighbouring
+waves share a 64 KiB migration window or a 2 MiB block). "batched" is the config as shipped
+(BATCHED, replay on command, density prefetch); "per-entry" switches the same GPU and host
+to amdgpu's loop (PER_ENTRY, the hardware retry timer, granularity windows).
 
-    scripts/concurrent_faults.py [--bin build/faultline] [--out docs/img/concurrent_faults.png]
+    scripts/concurrent_faults.py [--bin build/faultline] [-j N] [--sweep-out DIR] [--out docs/img/concurrent_faults.png]
 """
 import argparse
 import os
 import sys
 import tempfile
 
-import faultline_runs
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import faultline_runs  # noqa: E402
+
 ROOT = faultline_runs.ROOT
-CONFIG = os.path.join(ROOT, "configs/h200-like.textproto")
 WAVES = [1, 4, 16, 64, 128, 256, 512]
 STRIDES = [("4 KiB", 4096), ("64 KiB", 65536), ("2 MiB", 2 << 20)]
-POLICIES = {
-    "batched": [],
-    "per-entry": ["driver.irq.fault_service=PER_ENTRY", "soc.gpu.cu.replay=RETRY_INTERVAL",
-                  "driver.svm.prefetch=GRANULARITY_WINDOW"],
-}
+POLICIES = {"BATCHED": "batched", "PER_ENTRY": "per-entry"}   # driver.irq.fault_service -> label
 
 
-def workload(waves, stride):
-    cus, wpc = (waves, 1) if waves <= 128 else (128, waves // 128)
-    size = max(waves * stride, 2 << 20)
-    size = (size + (2 << 20) - 1) // (2 << 20) * (2 << 20)
-    return (f'name: "concurrent_{waves}_{stride}"\n'
-            f'op {{ mmap {{ name: "buf" size_bytes: {size} }} }}\n'
-            f'op {{ launch {{ range: "buf" pattern: STRIDED stride_bytes: {stride} cus: {cus} '
-            f'waves_per_cu: {wpc} outstanding_per_wave: 1 accesses_per_wave: 1 }} }}\n'
-            'op { wait {} }\n')
-
-
-def point(binary, policy, waves, stride):
-    s = faultline_runs.run(binary, workload_text=workload(waves, stride), config=CONFIG, sets=POLICIES[policy])
-    acc = s["soc.gpu.cu.access_ns"]
-    return {"p50": acc["p50"] / 1000.0, "p90": acc["p90"] / 1000.0,
-            "total": s["workload.kernel_ns"]["max"] / 1000.0 if "workload.kernel_ns" in s else acc["max"] / 1000.0,
-            "reports": s["fault.reports"], "batches": s.get("driver.irq.batch.batches", 0),
-            "migrated_pages": s["driver.migrate.pages"]}
+def point(r):
+    total = r["workload.kernel_ns:max"] if r["workload.kernel_ns:max"] is not None else r["soc.gpu.cu.access_ns:max"]
+    batches = r["driver.irq.batch.batches"]
+    return {"p50": r["soc.gpu.cu.access_ns:p50"] / 1000.0, "p90": r["soc.gpu.cu.access_ns:p90"] / 1000.0,
+            "total": total / 1000.0, "reports": r["fault.reports"], "batches": batches if batches is not None else 0,
+            "migrated_pages": r["driver.migrate.pages"]}
 
 
 def plot(res, out):
@@ -82,17 +68,16 @@ def plot(res, out):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bin", default=faultline_runs.DEFAULT_BIN)
+    faultline_runs.add_arguments(ap)
     ap.add_argument("--out", default=os.path.join(ROOT, "docs/img/concurrent_faults.png"))
     args = ap.parse_args()
-    res = {}
+    res = {(POLICIES[r["driver.irq.fault_service"]], int(r["waves"]), int(r["stride"])): point(r)
+           for r in faultline_runs.run_spec(args, "concurrent_faults")}
     for label, stride in STRIDES:
         print(f"stride {label}")
         print(f"{'waves':>6} | {'batched p50':>11} {'p90':>8} {'kernel':>8} {'reports':>8} {'batches':>7} "
               f"| {'per-entry p50':>13} {'p90':>8} {'kernel':>8} {'reports':>8} | faster")
         for w in WAVES:
-            for policy in POLICIES:
-                res[(policy, w, stride)] = point(args.bin, policy, w, stride)
             b, p = res[("batched", w, stride)], res[("per-entry", w, stride)]
             print(f"{w:>6} | {b['p50']:>9.1f}us {b['p90']:>6.1f}us {b['total']:>6.1f}us {b['reports']:>8} {b['batches']:>7} "
                   f"| {p['p50']:>11.1f}us {p['p90']:>6.1f}us {p['total']:>6.1f}us {p['reports']:>8} | "

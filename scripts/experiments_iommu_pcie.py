@@ -8,7 +8,10 @@ docs/img/ and prints its table (markdown).
   modes      fault latency of the default workload: IOMMU pass-through, translated,
              translated with ATS
 
-Usage: scripts/experiments_iommu_pcie.py {bandwidth,iotlb,modes,all} [--bin build/faultline]
+Each experiment is a sweep (faultline sweep) of configs/sweeps/: iommu_pcie_bandwidth,
+iotlb_warm and iotlb_reach, iommu_modes; the script reads their results.csv.
+
+Usage: scripts/experiments_iommu_pcie.py {bandwidth,iotlb,modes,all} [--bin build/faultline] [-j N] [--sweep-out DIR] [--img-dir DIR]
 Runs are deterministic: the same binary and inputs give the same numbers.
 """
 import argparse
@@ -21,10 +24,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faultline_runs import DEFAULT_BIN, ROOT, copy_gb_per_s, run  # noqa: E402
+import faultline_runs  # noqa: E402
+from faultline_runs import ROOT, copy_gb_per_s  # noqa: E402
 
 IMG = os.path.join(ROOT, "docs", "img")
-H200 = os.path.join(ROOT, "configs", "h200-like.textproto")
 
 
 def size_label(n):
@@ -36,17 +39,16 @@ def size_label(n):
 
 # ------------------------------------------------------------------ bandwidth
 
-def bandwidth(binary):
-    sizes = [4096 * 4 ** i for i in range(10)]  # 4 KiB .. 1 GiB
-    sizes = [s for s in sizes if s <= 256 << 20]
-    gens = [3, 4, 5, 6]
-    table = {}
-    for g in gens:
-        for s in sizes:
-            repeat = 5 if s <= 1 << 20 else 1
-            stats = run(binary, config=H200, sets=["soc.pcie.gen=%d" % g],
-                        workload_text='op { dma_copy { direction: H2D bytes: %d repeat: %d } }\n' % (s, repeat))
-            table[(g, s)] = (copy_gb_per_s(stats), stats["workload.dma_copy_ns"]["p50"] / 1000.0)
+def unique(values):
+    return list(dict.fromkeys(values))
+
+
+def bandwidth(args):
+    rows = faultline_runs.run_spec(args, "iommu_pcie_bandwidth")
+    gens = unique(int(r["soc.pcie.gen"]) for r in rows)
+    sizes = unique(int(r["bytes"]) for r in rows)  # 4 KiB .. 256 MiB
+    table = {(int(r["soc.pcie.gen"]), int(r["bytes"])): (copy_gb_per_s(r), r["workload.dma_copy_ns:p50"] / 1000.0)
+             for r in rows}
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for g in gens:
         ax.plot(sizes, [table[(g, s)][0] for s in sizes], marker="o", label="Gen%d x16" % g)
@@ -61,7 +63,7 @@ def bandwidth(binary):
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(os.path.join(IMG, "pcie_copy_bandwidth.png"), dpi=110)
+    fig.savefig(os.path.join(args.img_dir, "pcie_copy_bandwidth.png"), dpi=110)
     print("| size | " + " | ".join("Gen%d GB/s (time)" % g for g in gens) + " |")
     print("|---|" + "---|" * len(gens))
     for s in sizes:
@@ -70,27 +72,23 @@ def bandwidth(binary):
 
 # ------------------------------------------------------------------ IOTLB reach
 
-def iotlb(binary):
-    windows = [8192 * 2 ** i for i in range(14)]  # 8 KiB .. 64 MiB
-    sizes = [256, 512, 2048]
-    reads = 2000
-    base_sets = ["soc.iommu.mode=TRANSLATED", "driver.iommu.max_io_page_bytes=4096"]
+def iotlb(args):
+    # Per point, the warm-up (one 4 KiB copy per page of the window, so every page has been
+    # translated once) alone and followed by the measured random 64-byte reads: the
+    # difference is the reads'.
+    reads = 2000   # the reads of configs/sweeps/templates/iotlb_reach.textproto
+    key = lambda r: (int(r["soc.iommu.iotlb_entries"]), int(r["window"]))
+    warm = {key(r): r for r in faultline_runs.run_spec(args, "iotlb_warm")}
+    measured = faultline_runs.run_spec(args, "iotlb_reach")
+    sizes = unique(int(r["soc.iommu.iotlb_entries"]) for r in measured)
+    windows = unique(int(r["window"]) for r in measured)  # 8 KiB .. 64 MiB
+    total = lambda r: r["soc.gpu.sdma.copy_ns:mean"] * r["soc.gpu.sdma.copy_ns:count"]
     table = {}
-    for entries in sizes:
-        sets = base_sets + ["soc.iommu.iotlb_entries=%d" % entries, "soc.iommu.iotlb_ways=8"]
-        for w in windows:
-            # Warm-up: one 4 KiB copy per page of the window, so every page has been
-            # translated once; then the measured random 64-byte reads.
-            warm = ('op { dma_copy { direction: H2D bytes: 4096 count: %d window_bytes: %d buffer: "w" } }\n'
-                    % (w // 4096, w))
-            measured = ('op { dma_copy { direction: H2D bytes: 64 count: %d window_bytes: %d '
-                        'random_offsets: true buffer: "w" } }\n' % (reads, w))
-            a = run(binary, config=H200, sets=sets, workload_text=warm)
-            b = run(binary, config=H200, sets=sets, workload_text=warm + measured)
-            total = lambda s: s["soc.gpu.sdma.copy_ns"]["mean"] * s["soc.gpu.sdma.copy_ns"]["count"]
-            per_read = (total(b) - total(a)) / reads
-            miss = (b["soc.iommu.iotlb_misses"] - a["soc.iommu.iotlb_misses"]) / reads
-            table[(entries, w)] = (per_read, miss)
+    for b in measured:
+        a = warm[key(b)]
+        per_read = (total(b) - total(a)) / reads
+        miss = (b["soc.iommu.iotlb_misses"] - a["soc.iommu.iotlb_misses"]) / reads
+        table[key(b)] = (per_read, miss)
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for entries in sizes:
         ax.plot(windows, [table[(entries, w)][0] for w in windows], marker="o",
@@ -105,7 +103,7 @@ def iotlb(binary):
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(os.path.join(IMG, "iotlb_reach.png"), dpi=110)
+    fig.savefig(os.path.join(args.img_dir, "iotlb_reach.png"), dpi=110)
     print("| window | " + " | ".join("%d entries: ns (IOTLB miss rate)" % e for e in sizes) + " |")
     print("|---|" + "---|" * len(sizes))
     for w in windows:
@@ -118,20 +116,16 @@ PHASES = ["report_wait", "ih_delivery", "isr", "queueing", "lookup", "migration"
           "tlb_invalidation", "replay"]
 
 
-def modes(binary):
-    variants = [
-        ("pass-through", []),
-        ("translated", ["soc.iommu.mode=TRANSLATED"]),
-        ("translated + ATS", ["soc.iommu.mode=TRANSLATED", "soc.iommu.ats=true"]),
-    ]
-    rows = []
-    for name, sets in variants:
-        s = run(binary, sets=sets)
-        rows.append((name, s))
+MODES = {("PASSTHROUGH", "false"): "pass-through", ("TRANSLATED", "false"): "translated",
+         ("TRANSLATED", "true"): "translated + ATS"}
+
+
+def modes(args):
+    rows = [(MODES[(r["soc.iommu.mode"], r["soc.iommu.ats"])], r) for r in faultline_runs.run_spec(args, "iommu_modes")]
     fig, ax = plt.subplots(figsize=(7, 4.2))
     bottoms = [0.0] * len(rows)
     for ph in PHASES:
-        vals = [r[1]["fault.phase.%s_ns" % ph]["mean"] / 1000.0 for r in rows]
+        vals = [r[1]["fault.phase.%s_ns:mean" % ph] / 1000.0 for r in rows]
         if max(vals) <= 0:
             continue
         ax.bar([r[0] for r in rows], vals, bottom=bottoms, label=ph)
@@ -141,27 +135,28 @@ def modes(binary):
     ax.legend(fontsize=8)
     ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(os.path.join(IMG, "iommu_modes_fault_latency.png"), dpi=110)
+    fig.savefig(os.path.join(args.img_dir, "iommu_modes_fault_latency.png"), dpi=110)
     print("| mode | fault latency mean (us) | p95 (us) | migration (us) | IOMMU walks | IOTLB hits | IO pages mapped / unmapped | unmap flush mean (us) |")
     print("|---|---|---|---|---|---|---|---|")
     for name, s in rows:
         print("| %s | %.1f | %.1f | %.1f | %d | %d | %d / %d | %.2f |" % (
-            name, s["fault.latency_ns"]["mean"] / 1000, s["fault.latency_ns"]["p95"] / 1000,
-            s["fault.phase.migration_ns"]["mean"] / 1000, s["soc.iommu.walks"], s["soc.iommu.iotlb_hits"],
+            name, s["fault.latency_ns:mean"] / 1000, s["fault.latency_ns:p95"] / 1000,
+            s["fault.phase.migration_ns:mean"] / 1000, s["soc.iommu.walks"], s["soc.iommu.iotlb_hits"],
             s["driver.iommu.mapped_io_pages"], s["driver.iommu.unmapped_io_pages"],
-            s["driver.iommu.flush_ns"]["mean"] / 1000))
+            s["driver.iommu.flush_ns:mean"] / 1000))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("experiment", choices=["bandwidth", "iotlb", "modes", "all"])
-    ap.add_argument("--bin", default=DEFAULT_BIN)
+    faultline_runs.add_arguments(ap)
+    ap.add_argument("--img-dir", default=IMG, help="where the plots go (default docs/img)")
     args = ap.parse_args()
-    os.makedirs(IMG, exist_ok=True)
+    os.makedirs(args.img_dir, exist_ok=True)
     for name, fn in (("bandwidth", bandwidth), ("iotlb", iotlb), ("modes", modes)):
         if args.experiment in (name, "all"):
             print("## %s\n" % name)
-            fn(args.bin)
+            fn(args)
             print()
     return 0
 

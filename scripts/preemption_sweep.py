@@ -1,86 +1,66 @@
 #!/usr/bin/python3
 """Preemption cost vs occupancy: sweeps the waves resident and the state per wave.
 
-For each point a kernel with the given descriptor is launched on an MI200-class GPU (the
-default config, or --config), preempted with CWSR while it runs and restored; the script
-records soc.gpu.cp.preempt.latency_ns and .restore_ns and plots them against the resident
-waves, one line per VGPR count, plus one with LDS per workgroup. Writes
-docs/img/preemption_vs_occupancy.png and prints the table.
+Runs the sweep configs/sweeps/preemption_occupancy.textproto (faultline sweep): for each
+point a kernel with the given descriptor is launched on an MI200-class GPU (the default
+config, or --config), preempted with CWSR while it runs and restored. The script reads
+soc.gpu.cp.preempt.latency_ns and .restore_ns from the sweep's results.csv and plots them
+against the resident waves, one line per VGPR count, plus one with LDS per workgroup.
+Points that exit 2 because the CUs hold fewer workgroups with that state are reported as
+not fitting. Writes docs/img/preemption_vs_occupancy.png and prints the table.
 
-    scripts/preemption_sweep.py [--bin build/faultline] [--config FILE] [--out PNG]
+    scripts/preemption_sweep.py [--bin build/faultline] [-j N] [--sweep-out DIR] [--config FILE] [--out PNG]
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
-import tempfile
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WAVES_PER_WG = 4
-WORKGROUPS = [1, 26, 104, 208, 312, 416, 624, 832]   # MI210: 104 CUs x 32 wave slots = 832 workgroups of 4 waves
-SERIES = [  # label, vgprs per wave, sgprs per wave, LDS per workgroup
-    ("32 VGPRs", 32, 32, 0),
-    ("64 VGPRs", 64, 32, 0),
-    ("128 VGPRs", 128, 64, 0),
-    ("128 VGPRs + 16 KiB LDS/WG", 128, 64, 16384),
-]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import faultline_runs  # noqa: E402
 
-WORKLOAD = """op {{ svm_alloc {{ name: "buf" size_bytes: 2097152 preferred_loc: GPU }} }}
-op {{ prefetch {{ range: "buf" }} }}
-op {{ launch {{ range: "buf" workgroups: {wg} waves_per_workgroup: {wpw} vgprs_per_wave: {v} sgprs_per_wave: {s} lds_bytes_per_workgroup: {lds} outstanding_per_wave: 1 accesses_per_wave: 16 }} }}
-op {{ sleep {{ ns: 500 }} }}
-op {{ preempt {{ queue: "q0" }} }}
-op {{ restore {{ queue: "q0" }} }}
-op {{ wait {{}} }}
-"""
+ROOT = faultline_runs.ROOT
+WAVES_PER_WG = 4   # the template's waves_per_workgroup
 
 
-def run_point(binary, config, tmp, wg, v, s, lds):
-    wl = os.path.join(tmp, f"p_{wg}_{v}_{s}_{lds}.textproto")
-    with open(wl, "w") as f:
-        f.write(WORKLOAD.format(wg=wg, wpw=WAVES_PER_WG, v=v, s=s, lds=lds))
-    out = wl + ".out"
-    cmd = [binary, "run", "--quiet", "--workload", wl, "--out", out]
-    if config:
-        cmd += ["--config", config]
-    r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
-    if r.returncode == 2 and "at most" in r.stderr:
-        return None  # more workgroups than the CUs hold with this much state per wave
-    if r.returncode != 0:
-        sys.exit(r.stderr)
-    with open(os.path.join(out, "stats.json")) as f:
-        st = json.load(f)["stats"]
-    return (st["soc.gpu.cp.preempt.waves"], st["soc.gpu.cp.preempt.saved_bytes"],
-            st["soc.gpu.cp.preempt.latency_ns"]["mean"], st["soc.gpu.cp.preempt.restore_ns"]["mean"])
+def label(row):
+    s = f"{row['vgprs']} VGPRs"
+    if int(row["lds"]):
+        s += f" + {int(row['lds']) // 1024} KiB LDS/WG"
+    return s
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bin", default=os.path.join(ROOT, "build/faultline"))
+    faultline_runs.add_arguments(ap)
     ap.add_argument("--config", default="")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs/img/preemption_vs_occupancy.png"))
     args = ap.parse_args()
+    rows = faultline_runs.run_spec(args, "preemption_occupancy", config=args.config or None, ok=("ok", "exit 2"))
+    series = {}   # label -> rows, in the table's order
+    for r in rows:
+        if r["status"] == "exit 2" and "at most" not in r["failure"]:
+            sys.exit(f"point {r['point']} failed: {r['failure']}")
+        series.setdefault(label(r), []).append(r)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     print(f"{'series':28s} {'waves':>6s} {'state MiB':>10s} {'save us':>9s} {'restore us':>10s}")
-    with tempfile.TemporaryDirectory() as tmp:
-        for label, v, s, lds in SERIES:
-            xs, ys = [], []
-            for wg in WORKGROUPS:
-                p = run_point(args.bin, args.config, tmp, wg, v, s, lds)
-                if p is None:
-                    print(f"{label:28s} {wg * WAVES_PER_WG:6d}  does not fit: the CUs hold fewer workgroups with this state")
-                    continue
-                waves, state, save, restore = p
-                print(f"{label:28s} {waves:6d} {state / 2**20:10.2f} {save / 1000:9.2f} {restore / 1000:10.2f}")
-                xs.append(waves)
-                ys.append(save / 1000)
-            ax.plot(xs, ys, marker="o", label=label)
+    for name, pts in series.items():
+        xs, ys = [], []
+        for r in sorted(pts, key=lambda r: int(r["workgroups"])):
+            if r["status"] != "ok":
+                print(f"{name:28s} {int(r['workgroups']) * WAVES_PER_WG:6d}  does not fit: the CUs hold fewer "
+                      "workgroups with this state")
+                continue
+            waves, state = r["soc.gpu.cp.preempt.waves"], r["soc.gpu.cp.preempt.saved_bytes"]
+            save, restore = r["soc.gpu.cp.preempt.latency_ns:mean"], r["soc.gpu.cp.preempt.restore_ns:mean"]
+            print(f"{name:28s} {waves:6d} {state / 2**20:10.2f} {save / 1000:9.2f} {restore / 1000:10.2f}")
+            xs.append(waves)
+            ys.append(save / 1000)
+        ax.plot(xs, ys, marker="o", label=name)
     ax.set_xlabel("waves resident when preempted")
     ax.set_ylabel("preemption latency (us): eviction to queue unmapped")
     ax.set_title("CWSR preemption cost vs occupancy (" + (os.path.basename(args.config) or "mi200-pcie4") + ")")

@@ -1,19 +1,22 @@
 #!/usr/bin/python3
 """SVM granularity sweep: isolated-fault latency vs the fault's window, migrate vs map in place.
 
-For each granularity g = 0..9 (a window of 2^g 4 KiB pages, the svm_alloc `granularity`
-field, KFD_IOCTL_SVM_ATTR_GRANULARITY) and each preferred location, GPU (the fault
-migrates the window to VRAM, then maps it) and SYSMEM (the fault collects and DMA-maps the
-window's system pages and maps them in place), the script runs N isolated faults. Each
-fault is one wave's single access to a fresh 2 MiB svm_alloc range, one launch after
-another with a pause between them, so no fault overlaps another or waits behind its
-predecessor's fence, flush or stale retry reports. (N ranges are needed because KFD ignores
-a second fault on a range within 2 ms of its validation, driver.svm.duplicate_window_ns.)
-The script records the mean and p50 of fault.latency_ns and the mean of each phase, prints
-a markdown table per config, and plots the latencies to docs/img/svm_granularity.png. The
-default config is always run; add --h200 to also run configs/h200-like.textproto.
+Runs the sweep configs/sweeps/svm_granularity.textproto (faultline sweep): for each
+granularity g = 0..9 (a window of 2^g 4 KiB pages, the svm_alloc `granularity` field,
+KFD_IOCTL_SVM_ATTR_GRANULARITY) and each preferred location, GPU (the fault migrates the
+window to VRAM, then maps it) and SYSMEM (the fault collects and DMA-maps the window's
+system pages and maps them in place), a point runs 8 isolated faults. Each fault is one
+wave's single access to a fresh 2 MiB svm_alloc range, one launch after another with a
+pause between them, so no fault overlaps another or waits behind its predecessor's fence,
+flush or stale retry reports. (8 ranges are needed because KFD ignores a second fault on a
+range within 2 ms of its validation, driver.svm.duplicate_window_ns.) The script reads the
+mean and p50 of fault.latency_ns and the mean of each phase from the sweep's results.csv,
+and one dependent access to VRAM and to system memory from configs/sweeps/svm_access.textproto,
+prints a markdown table per config, and plots the latencies to docs/img/svm_granularity.png.
+The default config is always run; add --h200 to also run both sweeps on
+configs/h200-like.textproto.
 
-    scripts/svm_sweep.py [--bin build/faultline] [--faults 8] [--h200] [--out PNG]
+    scripts/svm_sweep.py [--bin build/faultline] [-j N] [--sweep-out DIR] [--h200] [--out PNG]
 """
 import argparse
 import os
@@ -31,49 +34,45 @@ import faultline_runs  # noqa: E402
 ROOT = faultline_runs.ROOT
 GRANULARITIES = list(range(10))
 LOCATIONS = ["GPU", "SYSMEM"]
+FAULTS = 8   # isolated faults per point: the ranges of configs/sweeps/templates/svm_granularity.textproto
 PHASES = ["report_wait", "ih_delivery", "isr", "queueing", "lookup", "migration", "pte_update",
           "tlb_invalidation", "replay"]
-CONFIGS = {"default": os.path.join(ROOT, "configs/mi200-pcie4.textproto"),
+CONFIGS = {"default": None,   # the specs' own config, configs/mi200-pcie4.textproto
            "h200-like": os.path.join(ROOT, "configs/h200-like.textproto")}
 
 
-def workload(loc, gran, faults):
-    ops = [f'op {{ svm_alloc {{ name: "r{i}" size_bytes: 2097152 preferred_loc: {loc} granularity: {gran} }} }}'
-           for i in range(faults)]
-    for i in range(faults):
-        ops.append(f'op {{ launch {{ range: "r{i}" cus: 1 waves_per_cu: 1 outstanding_per_wave: 1 '
-                   f'accesses_per_wave: 1 }} }}')
-        ops.append("op { wait {} }")
-        ops.append("op { sleep { ns: 200000 } }")   # the driver finishes the service (fence, TLB flush)
-    return "\n".join(ops) + "\n"
+def out_name(spec, name):
+    """The sweep's directory under --sweep-out: SPEC for the default config, SPEC_NAME for another."""
+    return spec if name == "default" else f"{spec}_{name}"
 
 
-def run_point(binary, config, loc, gran, faults):
-    s = faultline_runs.run(binary, workload_text=workload(loc, gran, faults), config=config)
-    lat = s["fault.latency_ns"]
-    if lat["count"] != faults:
-        sys.exit(f"{loc} g={gran}: expected {faults} faults, got {lat['count']}")
-    point = {"mean": lat["mean"] / 1000, "p50": lat["p50"] / 1000,
-             "migrated": s["fault.serviced_migrated"], "mapped": s["fault.serviced_mapped"]}
-    for p in PHASES:
-        point[p] = s[f"fault.phase.{p}_ns"]["mean"] / 1000
-    return point
+def granularity_points(args, name):
+    """(loc, g) -> the point's latencies and phases in us, on config NAME."""
+    res = {}
+    rows = faultline_runs.run_spec(args, "svm_granularity", config=CONFIGS[name],
+                                   out_name=out_name("svm_granularity", name))
+    for r in rows:
+        loc, gran = r["loc"], int(r["granularity"])
+        if r["fault.latency_ns:count"] != FAULTS:
+            sys.exit(f"{loc} g={gran}: expected {FAULTS} faults, got {r['fault.latency_ns:count']}")
+        point = {"mean": r["fault.latency_ns:mean"] / 1000, "p50": r["fault.latency_ns:p50"] / 1000,
+                 "migrated": r["fault.serviced_migrated"], "mapped": r["fault.serviced_mapped"]}
+        for p in PHASES:
+            point[p] = r[f"fault.phase.{p}_ns:mean"] / 1000
+        res[(loc, gran)] = point
+    return res
 
 
-ACCESS_WORKLOAD = """op {{ svm_alloc {{ name: "buf" size_bytes: 2097152 preferred_loc: {loc} }} }}
-op {{ prefetch {{ range: "buf" location: {loc} }} }}
-op {{ launch {{ range: "buf" pattern: STRIDED stride_bytes: 4096 cus: 1 waves_per_cu: 1 outstanding_per_wave: 1 accesses_per_wave: 1024 }} }}
-op {{ wait {{}} }}
-"""
-
-
-def access_ns(binary, config, loc):
-    """p50 of one dependent GPU access to a page already mapped in VRAM (GPU) or system memory
-    (SYSMEM): two passes of 4 KiB strides over a prefetched 2 MiB range."""
-    s = faultline_runs.run(binary, workload_text=ACCESS_WORKLOAD.format(loc=loc), config=config)
-    if s["fault.count"] != 0:
-        sys.exit(f"access run for {loc} faulted")
-    return s["soc.gpu.cu.access_ns"]["p50"] / 1000
+def access_us(args, name):
+    """loc -> p50 of one dependent GPU access to a page already mapped in VRAM (GPU) or system
+    memory (SYSMEM): two passes of 4 KiB strides over a prefetched 2 MiB range."""
+    acc = {}
+    rows = faultline_runs.run_spec(args, "svm_access", config=CONFIGS[name], out_name=out_name("svm_access", name))
+    for r in rows:
+        if r["fault.count"] != 0:
+            sys.exit(f"access run for {r['loc']} faulted")
+        acc[r["loc"]] = r["soc.gpu.cu.access_ns:p50"] / 1000
+    return acc
 
 
 def window(gran):
@@ -157,19 +156,15 @@ def plot(results, out):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bin", default=faultline_runs.DEFAULT_BIN)
-    ap.add_argument("--faults", type=int, default=8, help="isolated faults per point (one 2 MiB range each)")
+    faultline_runs.add_arguments(ap)
     ap.add_argument("--h200", action="store_true", help="also run configs/h200-like.textproto")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs/img/svm_granularity.png"))
     args = ap.parse_args()
     names = ["default"] + (["h200-like"] if args.h200 else [])
     results = {}
     for name in names:
-        res = {}
-        for loc in LOCATIONS:
-            for g in GRANULARITIES:
-                res[(loc, g)] = run_point(args.bin, CONFIGS[name], loc, g, args.faults)
-        acc = {loc: access_ns(args.bin, CONFIGS[name], loc) for loc in LOCATIONS}
+        res = granularity_points(args, name)
+        acc = access_us(args, name)
         results[name] = res
         print(table(name, res, acc))
         slower = [g for g in GRANULARITIES if res[("GPU", g)]["mean"] > res[("SYSMEM", g)]["mean"]]

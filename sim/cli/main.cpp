@@ -231,6 +231,8 @@ int cmd_sweep(const po::variables_map& vm) {
   if (vm.count("slurm-opt")) o.slurm_options = vm["slurm-opt"].as<std::vector<std::string>>();
   if (vm.count("points-from")) o.points_from = vm["points-from"].as<std::string>();
   o.table = !vm.count("no-table");
+  if (vm.count("config")) o.config = vm["config"].as<std::string>();
+  if (vm.count("set")) o.sets = vm["set"].as<std::vector<std::string>>();
   if (o.executor != "slurm" && (vm.count("slurm-opt") || !vm["chunk"].defaulted())) {
     throw fl::InputError("faultline sweep: --chunk and --slurm-opt are for --executor slurm");
   }
@@ -316,7 +318,7 @@ const std::vector<Command>& commands() {
        },
        cmd_compare, {"measured", "simulated"}},
       {"sweep", "run a config and workload (or trace) over parameter values; gather a results table",
-       "faultline sweep SPEC [--out DIR] [-j N] [--executor local|slurm [--chunk N] [--slurm-opt OPT]...]",
+       "faultline sweep SPEC [--out DIR] [-j N] [--config FILE] [--set KEY=VALUE]... [--executor local|slurm [--chunk N] [--slurm-opt OPT]...]",
        [](po::options_description& d) {
          d.add_options()
              ("spec", po::value<std::string>()->value_name("SPEC"), "the sweep spec (protobuf text, configs/schema/sweep.proto)")
@@ -331,7 +333,11 @@ const std::vector<Command>& commands() {
               "slurm: an extra #SBATCH line, e.g. --slurm-opt=--partition=gpu --slurm-opt=--time=1:00:00 (repeatable)")
              ("points-from", po::value<std::string>()->value_name("FILE"),
               "run only the points FILE names, one per line (what each Slurm array task runs)")
-             ("no-table", "do not gather results.csv (each Slurm array task; the submitting sweep gathers it)");
+             ("no-table", "do not gather results.csv (each Slurm array task; the submitting sweep gathers it)")
+             ("config", po::value<std::string>()->value_name("FILE"), "the base config of every point, instead of the spec's")
+             ("set", po::value<std::vector<std::string>>()->composing()->value_name("KEY=VALUE"),
+              "applied to every point, as the spec's set: a config key, or $NAME for a workload variable (repeatable; "
+              "a key the spec sweeps is an error)");
        },
        cmd_sweep, {"spec"}},
       {"version", "print version, git commit and build information", "faultline version",

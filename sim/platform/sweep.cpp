@@ -116,9 +116,12 @@ std::string expand_template(const std::string& text, const std::vector<std::pair
     if (text.compare(i, 2, "${") == 0) {
       const size_t end = text.find('}', i + 2);
       const std::string key = "$" + text.substr(i + 2, end - i - 2);
+      // The last value given wins (a command line --set after the spec's own set).
+      const std::string* value = nullptr;
       for (const auto& [k, v] : values) {
-        if (k == key) out += v;
+        if (k == key) value = &v;
       }
+      if (value != nullptr) out += *value;
       i = end;
     } else {
       out += text[i];
@@ -208,27 +211,40 @@ std::vector<SweepPoint> points_of(const Spec& s) {
       idx[a] = 0;
     }
   }
-  // Workload variables: the workload is a template whose ${NAME}s are exactly the $NAMEs.
-  bool any_var = false;
+  // Workload variables: the workload is a template whose ${NAME}s are exactly the $NAMEs,
+  // swept or pinned by a `set: "$NAME=VALUE"`.
+  std::map<std::string, std::string> vars;  // $NAME -> where it is given
   for (const auto& [key, n] : keys) {
-    if (!is_variable(key)) continue;
-    any_var = true;
+    if (is_variable(key)) vars[key] = "parameter";
+  }
+  for (const std::string& kv : m.set()) {
+    const std::string key = kv.substr(0, kv.find('='));
+    if (keys.count(key) != 0) throw InputError(s.path + ": '" + key + "' is set and swept");
+    if (is_variable(key)) vars[key] = "set";
+  }
+  for (const auto& [key, where] : vars) {
     const std::string name = key.substr(1);
     if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])) ||
         !std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; })) {
-      throw InputError(s.path + ": parameter '" + key + "': a workload variable is $NAME, NAME letters, digits and _");
+      throw InputError(s.path + ": " + where + " '" + key + "': a workload variable is $NAME, NAME letters, digits and _");
     }
   }
-  if (any_var && m.workload().empty()) {
+  if (!vars.empty() && m.workload().empty()) {
     throw InputError(s.path + ": a $NAME parameter is a variable of the workload, and there is no workload" +
                      std::string(m.trace().empty() ? "" : " (a trace is replayed as it is)"));
   }
-  if (!m.workload().empty() && (any_var || fs::exists(s.resolve(m.workload())))) {
+  if (!m.workload().empty() && (!vars.empty() || fs::exists(s.resolve(m.workload())))) {
     const std::string wl = s.resolve(m.workload());
-    for (const auto& [name, line] : template_variables(read_text_file(wl, "workload template"), wl)) {
-      if (keys.count("$" + name) == 0) {
+    const std::map<std::string, int> used = template_variables(read_text_file(wl, "workload template"), wl);
+    for (const auto& [name, line] : used) {
+      if (vars.count("$" + name) == 0) {
         throw InputError(wl + ":" + std::to_string(line) + ": ${" + name + "} is not a variable of " + s.path +
-                         " (sweep it as parameter { key: \"$" + name + "\" ... })");
+                         " (sweep it as parameter { key: \"$" + name + "\" ... } or pin it with set: \"$" + name + "=VALUE\")");
+      }
+    }
+    for (const auto& [key, where] : vars) {
+      if (used.count(key.substr(1)) == 0) {
+        throw InputError(s.path + ": " + where + " '" + key + "': ${" + key.substr(1) + "} does not appear in " + wl);
       }
     }
   }
@@ -299,7 +315,9 @@ std::vector<std::string> point_command(const Sweep& s, const SweepPoint& p) {
     }
   }
   if (!m.config().empty()) args.insert(args.end(), {"--config", s.spec.resolve(m.config())});
-  for (const std::string& kv : m.set()) args.insert(args.end(), {"--set", kv});
+  for (const std::string& kv : m.set()) {
+    if (!is_variable(kv)) args.insert(args.end(), {"--set", kv});
+  }
   for (const auto& [k, v] : p.values) {
     if (k == "seed") {
       args.insert(args.end(), {"--seed", v});
@@ -357,7 +375,11 @@ void run_local(const Sweep& s, const std::vector<size_t>& pending_in, unsigned j
       const SweepPoint& p = s.points[pending.front()];
       fs::create_directories(s.dir_of(p));
       if (!s.workload_template.empty()) {
-        write_file_atomic(s.dir_of(p) + "/workload.textproto", expand_template(s.workload_template, p.values));
+        std::vector<std::pair<std::string, std::string>> values = p.values;
+        for (const std::string& kv : s.spec.msg.set()) {
+          if (is_variable(kv)) values.emplace_back(kv.substr(0, kv.find('=')), kv.substr(kv.find('=') + 1));
+        }
+        write_file_atomic(s.dir_of(p) + "/workload.textproto", expand_template(s.workload_template, values));
       }
       running[spawn(point_command(s, p), s.dir_of(p) + "/log.txt")] = pending.front();
       pending.pop_front();
@@ -445,7 +467,10 @@ void run_slurm(const Sweep& s, const SweepOptions& o, const std::vector<size_t>&
   for (const std::string& opt : o.slurm_options) script += "#SBATCH " + opt + "\n";
   script += "exec " + shell_quote(absolute(s.binary)) + " sweep " + shell_quote(absolute(s.spec.path)) + " --out " +
             shell_quote(absolute(s.out_dir)) + " --points-from " + shell_quote(sdir) +
-            "/chunk-\"$SLURM_ARRAY_TASK_ID\".txt -j " + std::to_string(o.jobs) + " --no-table\n";
+            "/chunk-\"$SLURM_ARRAY_TASK_ID\".txt -j " + std::to_string(o.jobs) + " --no-table";
+  if (!o.config.empty()) script += " --config " + shell_quote(absolute(o.config));
+  for (const std::string& kv : o.sets) script += " --set " + shell_quote(kv);
+  script += "\n";
   const std::string script_path = sdir + "/sweep.sbatch";
   write_file_atomic(script_path, script);
   std::string said;
@@ -559,10 +584,51 @@ void write_table(const Sweep& s, SweepSummary& sum, std::ostream& err) {
   }
 }
 
+// --config and --set of the command line: the base config replaced, KEY=VALUEs added to the
+// spec's `set` (a swept key cannot be set: that would silently drop its axis).
+void apply_overrides(Spec& spec, const SweepOptions& o) {
+  if (!o.config.empty()) {
+    if (!fs::exists(o.config)) throw InputError("--config " + o.config + ": no such file");
+    spec.msg.set_config(absolute(o.config));
+  }
+  std::map<std::string, int> swept;
+  for (const sw::Parameter& p : spec.msg.parameter()) ++swept[p.key()];
+  for (const sw::Zip& z : spec.msg.zip()) {
+    for (const sw::Parameter& p : z.parameter()) ++swept[p.key()];
+  }
+  for (const std::string& kv : o.sets) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) throw InputError("--set '" + kv + "': expected KEY=VALUE");
+    const std::string key = kv.substr(0, eq);
+    if (swept.count(key) != 0) throw InputError("--set " + key + ": " + spec.path + " sweeps it");
+    if (key == "sim.seed" && spec.msg.seed_size() > 0) throw InputError("--set sim.seed: " + spec.path + " sweeps seeds");
+    spec.msg.add_set(kv);
+  }
+}
+
+// OUT/sweep.args: the command line's overrides a sweep directory was made with. A point's
+// result depends on them, so a later run into the same directory with others is refused
+// instead of mixing points of two different sweeps.
+void check_invocation(const Sweep& s, const SweepOptions& o) {
+  std::string args = "config=" + s.spec.msg.config() + "\n";
+  for (const std::string& kv : o.sets) args += "set=" + kv + "\n";
+  const std::string path = s.out_dir + "/sweep.args";
+  if (!fs::exists(path)) {
+    write_file_atomic(path, args);
+    return;
+  }
+  const std::string before = read_text_file(path, "sweep's arguments");
+  if (before != args) {
+    throw InputError(s.out_dir + " holds a sweep run with other --config/--set (" + path + ": " + before +
+                     "); give another --out, or the same options");
+  }
+}
+
 }  // namespace
 
 SweepSummary run_sweep(const SweepOptions& opts, std::ostream& out, std::ostream& err) {
   Sweep s{load_spec(opts.spec_path), {}, {}, {}, {}, {}};
+  apply_overrides(s.spec, opts);
   s.points = points_of(s.spec);
   if (opts.jobs == 0) throw InputError("-j must be at least 1");
   if (opts.executor != "local" && opts.executor != "slurm") {
@@ -581,9 +647,13 @@ SweepSummary run_sweep(const SweepOptions& opts, std::ostream& out, std::ostream
     if (!f.empty() && !fs::exists(s.spec.resolve(f))) throw InputError(opts.spec_path + ": " + s.spec.resolve(f) + " does not exist");
   }
   s.binary = !opts.binary.empty() ? opts.binary : self_exe();
+  check_invocation(s, opts);
+  bool templated = false;
   for (const auto& kv : s.points.empty() ? std::vector<std::pair<std::string, std::string>>{} : s.points.front().values) {
-    if (is_variable(kv.first)) s.workload_template = read_text_file(s.spec.resolve(m.workload()), "workload template");
+    templated = templated || is_variable(kv.first);
   }
+  for (const std::string& kv : m.set()) templated = templated || is_variable(kv);
+  if (templated) s.workload_template = read_text_file(s.spec.resolve(m.workload()), "workload template");
 
   // The points this invocation is for: all of them, or those a --points-from file names.
   std::vector<size_t> mine;

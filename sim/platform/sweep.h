@@ -42,6 +42,8 @@ struct SweepOptions {
   std::string sbatch = "sbatch";           // slurm: the sbatch command (from PATH)
   std::string points_from;                 // run only the points this file names, one per line
   bool table = true;                       // gather results.csv at the end (array tasks: no)
+  std::string config;                      // replaces the spec's base config
+  std::vector<std::string> sets;           // KEY=VALUE added to the spec's `set` ($NAME: a workload variable)
 };
 
 struct SweepPoint {

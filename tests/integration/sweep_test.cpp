@@ -207,6 +207,50 @@ TEST(Sweep, APointStoppedByATimeLimitKeepsItsStatsInTheTable) {
   EXPECT_NE(rows[1].back(), ',') << "the stats of a run stopped at its time limit are in its row: " << rows[1];
 }
 
+TEST(Sweep, CommandLineConfigAndSetApplyToEveryPointAndPinVariables) {
+  const std::string d = temp_dir("sweepoverride");
+  write_file(d, "w.textproto",
+             "op { mmap { name: \"buf\" size_bytes: 4194304 } }\n"
+             "op { launch { range: \"buf\" cus: 1 waves_per_cu: ${waves} outstanding_per_wave: 1 accesses_per_wave: 2 } }\n"
+             "op { wait {} }\n");
+  const std::string spec = write_file(d, "s.textproto",
+                                      "workload: \"w.textproto\"\n"
+                                      "parameter { key: \"soc.pcie.gen\" values: \"3\" values: \"5\" }\n"
+                                      "stat: \"fault.count\"\n");
+  const std::string config = std::string(FAULTLINE_SOURCE_DIR) + "/configs/h200-like.textproto";
+  const RunResult r = run_faultline({"sweep", spec, "--out", d + "/out", "--config", config, "--set", "$waves=2",
+                                     "--set", "soc.pcie.lanes=8"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<std::string> rows = lines_of(read_file(d + "/out/results.csv"));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1], "soc.pcie.gen=3,3,ok,2");
+  const std::string resolved = read_file(d + "/out/points/soc.pcie.gen=5/config.resolved.textproto");
+  EXPECT_NE(resolved.find("lanes: 8"), std::string::npos);
+  EXPECT_NE(read_file(d + "/out/points/soc.pcie.gen=5/workload.textproto").find("waves_per_cu: 2 "), std::string::npos);
+  // The same directory with other overrides would mix two sweeps: refused.
+  const RunResult other = run_faultline({"sweep", spec, "--out", d + "/out", "--set", "$waves=3"});
+  EXPECT_EQ(other.status, 2);
+  EXPECT_NE(other.err.find("holds a sweep run with other --config/--set"), std::string::npos) << other.err;
+  // The same options again: nothing to run.
+  const RunResult same = run_faultline({"sweep", spec, "--out", d + "/out", "--config", config, "--set", "$waves=2",
+                                        "--set", "soc.pcie.lanes=8"});
+  ASSERT_EQ(same.status, 0) << same.err;
+  EXPECT_NE(same.out.find("(0 run now, 2 done before"), std::string::npos) << same.out;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"--set", "soc.pcie.gen=4"}, "--set soc.pcie.gen: " + spec + " sweeps it"},
+      {{"--set", "nokey"}, "expected KEY=VALUE"},
+      {{"--config", d + "/none.textproto"}, "none.textproto: no such file"},
+      {{"--set", "$waves=1", "--set", "$other=1"}, "'$other': ${other} does not appear in"},
+  };
+  for (const auto& [extra, what] : bad) {
+    std::vector<std::string> args = {"sweep", spec, "--out", d + "/bad"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const RunResult b = run_faultline(args);
+    EXPECT_EQ(b.status, 2) << extra.back();
+    EXPECT_NE(b.err.find(what), std::string::npos) << extra.back() << " -> " << b.err;
+  }
+}
+
 TEST(Sweep, BadWorkloadVariablesAreInputErrorsNamingTheLine) {
   const std::string d = temp_dir("sweepbadvars");
   write_file(d, "w.textproto", "op { sleep { ns: 10 } }\nop { sleep { ns: ${t} } }\nop { sleep { ns: ${u} } }\n");
