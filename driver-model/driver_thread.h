@@ -34,13 +34,9 @@ class DriverThread {
 
   // Takes a sleeping lock: at once if free; otherwise the thread gives its core up, sleeps
   // until the lock is handed to it and resumes after the scheduler wake-up.
-  void lock(hw::HostLock& l, bool shared) {
-    if (l.try_lock(shared)) return;
-    release();
-    const ScopedWait registered("lock", l.name(), 0, &l);
-    l.lock(shared);
-    if (cpu_.lock_wakeup_ns() > 0) sc_core::wait(from_ns(cpu_.lock_wakeup_ns()));
-  }
+  void lock(hw::HostLock& l, bool shared) { lock(l, l.core(), shared); }
+  // The same for a lock made at run time (a reservation), which has no stats of its own.
+  void lock(hw::SleepLock& l, bool shared) { lock(l, l, shared); }
 
   // Gives the core up (the thread is about to block or is done).
   void release() { slot_.reset(); }
@@ -50,6 +46,16 @@ class DriverThread {
   hw::HostCpu::Slot& core() {
     if (!slot_) slot_.emplace(cpu_.acquire(cls_));
     return *slot_;
+  }
+
+  // `node` is the lock's node in the wait-for graph, registered while the thread waits.
+  template <class Lock>
+  void lock(Lock& l, hw::SleepLock& node, bool shared) {
+    if (l.try_lock(shared)) return;
+    release();
+    const ScopedWait registered("lock", node.name().c_str(), 0, &node);
+    l.lock(shared);
+    if (cpu_.lock_wakeup_ns() > 0) sc_core::wait(from_ns(cpu_.lock_wakeup_ns()));
   }
 
   hw::HostCpu& cpu_;

@@ -130,15 +130,13 @@ void HostCpu::Slot::release() {
 
 // ------------------------------------------------------------------------- locks
 
-HostLock::HostLock(sc_core::sc_module_name name, bool rw) : sc_module(name), rw_(rw) {}
-
-bool HostLock::can_take(bool shared) const {
+bool SleepLock::can_take(bool shared) const {
   if (writer_) return false;
   if (shared && rw_) return waiters_.empty();  // a waiting writer blocks new readers
   return readers_ == 0;
 }
 
-void HostLock::take(bool shared, const sc_core::sc_process_b* holder) {
+void SleepLock::take(bool shared, const sc_core::sc_process_b* holder) {
   holders_.push_back(holder);
   if (shared && rw_) {
     ++readers_;
@@ -147,34 +145,30 @@ void HostLock::take(bool shared, const sc_core::sc_process_b* holder) {
   }
 }
 
-bool HostLock::try_lock(bool shared) {
+bool SleepLock::try_lock(bool shared) {
   if (!can_take(shared)) return false;
   take(shared, sc_core::sc_get_current_process_b());
-  ++acquisitions_;
-  wait_ns_.sample(0);
   return true;
 }
 
-void HostLock::lock(bool shared) {
-  if (try_lock(shared)) return;
-  ++contended_;
+uint64_t SleepLock::lock(bool shared) {
+  if (try_lock(shared)) return 0;
   const uint64_t start = sc_time_stamp().value();
   const WakeEvents::Scoped wake(wake_events_);
   Waiter w{shared, wake.get(), sc_core::sc_get_current_process_b()};
   waiters_.push_back(&w);
   while (!w.granted) sc_core::wait(*wake);
-  ++acquisitions_;
-  wait_ns_.sample(static_cast<double>(sc_time_stamp().value() - start) / 1000.0);
+  return sc_time_stamp().value() - start;
 }
 
-void HostLock::downgrade() {
+void SleepLock::downgrade() {
   // The writer becomes a reader; readers queued at the head may join it.
   writer_ = false;
   readers_ = 1;
   grant_waiters();
 }
 
-void HostLock::unlock(bool shared) {
+void SleepLock::unlock(bool shared) {
   // The holder releases it (as the kernel's locks require, non-owner rwsem release aside).
   const auto it = std::find(holders_.begin(), holders_.end(), sc_core::sc_get_current_process_b());
   if (it != holders_.end()) {
@@ -190,7 +184,7 @@ void HostLock::unlock(bool shared) {
   grant_waiters();
 }
 
-void HostLock::grant_waiters() {
+void SleepLock::grant_waiters() {
   // Hand over in FIFO order: one writer, or every reader at the head of the queue.
   while (!waiters_.empty()) {
     Waiter* w = waiters_.front();

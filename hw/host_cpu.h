@@ -109,25 +109,32 @@ class HostCpu : public sc_core::sc_module {
 // gives its core up and pays the scheduler wake-up).
 // A lock is a node of the wait-for graph (sim/core/waits.h): its holders are the processes
 // that took it, so a cycle of lock waits stops the run with the cycle printed.
-class HostLock : public sc_core::sc_module, public WaitResource {
+//
+// SleepLock is the lock itself, not a module, so the driver can make one at run time (a
+// buffer object's reservation); HostLock is one in the module hierarchy with its stats.
+class SleepLock : public WaitResource {
  public:
-  HostLock(sc_core::sc_module_name name, bool rw);
+  SleepLock(std::string name, bool rw) : name_(std::move(name)), rw_(rw) {}
+  SleepLock(const SleepLock&) = delete;
+  SleepLock& operator=(const SleepLock&) = delete;
 
-  std::string wait_label() const override { return std::string("lock ") + name(); }
+  // Takes the lock if that needs no wait; true if taken.
+  bool try_lock(bool shared);
+  // Blocks until the lock is held; the picoseconds it waited.
+  uint64_t lock(bool shared);
+  void unlock(bool shared);
+  // A writer of a reader-writer lock becomes a reader without letting a writer in
+  // (downgrade_write, as mmap_write_downgrade).
+  void downgrade();
+  bool locked() const { return writer_ || readers_ > 0; }
+  const std::string& name() const { return name_; }
+
+  std::string wait_label() const override { return "lock " + name_; }
   const char* owner_relation() const override { return "held by"; }
   void wait_owners(std::vector<const sc_core::sc_process_b*>& processes,
                    std::vector<const WaitResource*>&) const override {
     processes.insert(processes.end(), holders_.begin(), holders_.end());
   }
-
-  // Takes the lock if that needs no wait; true if taken.
-  bool try_lock(bool shared);
-  // Blocks until the lock is held.
-  void lock(bool shared);
-  void unlock(bool shared);
-  // A writer of a reader-writer lock becomes a reader without letting a writer in
-  // (downgrade_write, as mmap_write_downgrade).
-  void downgrade();
 
  private:
   void grant_waiters();
@@ -139,14 +146,40 @@ class HostLock : public sc_core::sc_module, public WaitResource {
   };
   bool can_take(bool shared) const;
   void take(bool shared, const sc_core::sc_process_b* holder);
-  std::vector<const sc_core::sc_process_b*> holders_;  // one entry per hold (readers repeat)
 
+  std::string name_;
   bool rw_;
   bool writer_ = false;
   uint32_t readers_ = 0;
   std::deque<Waiter*> waiters_;
+  std::vector<const sc_core::sc_process_b*> holders_;  // one entry per hold (readers repeat)
   WakeEvents wake_events_;
+};
 
+class HostLock : public sc_core::sc_module {
+ public:
+  HostLock(sc_core::sc_module_name name, bool rw) : sc_module(name), lock_(this->name(), rw) {}
+
+  bool try_lock(bool shared) {
+    if (!lock_.try_lock(shared)) return false;
+    ++acquisitions_;
+    wait_ns_.sample(0);
+    return true;
+  }
+  void lock(bool shared) {
+    if (try_lock(shared)) return;
+    ++contended_;
+    const uint64_t waited_ps = lock_.lock(shared);
+    ++acquisitions_;
+    wait_ns_.sample(static_cast<double>(waited_ps) / 1000.0);
+  }
+  void unlock(bool shared) { lock_.unlock(shared); }
+  void downgrade() { lock_.downgrade(); }
+  // The lock itself (its node in the wait-for graph).
+  SleepLock& core() { return lock_; }
+
+ private:
+  SleepLock lock_;
   stats::Group stats_;
   stats::Counter acquisitions_{stats_, "acquisitions", "count", "Times the lock was taken"};
   stats::Counter contended_{stats_, "contended", "count", "Acquisitions that had to wait"};
