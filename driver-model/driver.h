@@ -88,6 +88,16 @@ class Driver : public sc_core::sc_module {
   uint64_t vm_faults() const { return vm_faults_.value(); }
   // No interrupt, fault or copy-engine job in progress.
   bool idle() const { return irq_.idle() && sched_.idle() && iommu_.idle(); }
+  // Draws the driver's threads and work on `t`: interrupt handler and workers, fault
+  // services, migrations, page-table updates and TLB flushes, notifier callbacks, the
+  // restore worker and queue evictions (sim/core/timeline.h, docs/timeline.md).
+  void set_timeline(Timeline* t) {
+    irq_.set_timeline(t);
+    svm_.set_timeline(t);
+    migrate_.set_timeline(t);
+    vm_.set_timeline(t);
+    queues_.set_timeline(t);
+  }
   hw::HostCpu& cpu() { return cpu_; }
   IommuDma& iommu() { return iommu_; }
   SdmaJobs& sdma() { return sdma_; }

@@ -161,6 +161,10 @@ void BatchedService::serve_batch(DriverThread& t, FaultRing& ring, uint64_t n) {
   }
   stats_.replay_ns_.sample(to_ns(now() - serviced));
   stats_.batch_ns_.sample(to_ns(now() - start));
+  if (tl_ != nullptr) {
+    tl_->slice("batch", start.value(), now().value(),
+               TimelineArgs().num("entries", n).num("groups", plan.groups.size()).num("duplicates", plan.duplicates.size()));
+  }
 }
 
 }  // namespace fl::driver

@@ -33,6 +33,7 @@
 #include "sim/core/fault_trace.h"
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
+#include "sim/core/timeline.h"
 
 namespace fl::driver {
 
@@ -82,9 +83,14 @@ class FaultService {
   virtual ~FaultService() = default;
   // Services announced entries until none is left.
   virtual void drain(DriverThread& t, FaultRing& ring) = 0;
+  // The worker's timeline track, where a policy that batches draws each batch (null: none).
+  void set_timeline(TimelineTrack* t) { tl_ = t; }
   // `stats` are the interrupt handler's (present, and zero, whichever policy runs).
   static std::unique_ptr<FaultService> make(const config::IrqHandling& cfg, FaultHandler& handler,
                                             BatchStats& stats);
+
+ protected:
+  TimelineTrack* tl_ = nullptr;
 };
 
 class PerEntryService : public FaultService {

@@ -152,6 +152,11 @@ void GpuVm::map(DriverThread& t, const std::vector<Run>& runs, bool writeable) {
   }
   if (last_fence != 0) jobs.wait(t, last_fence);
   update_ns_.sample(static_cast<double>(now_ps() - start) / 1000.0);
+  if (tl_ != nullptr) {
+    uint64_t pages = 0;
+    for (const Run& r : runs) pages += r.pages;
+    tl_->draw("pte_update", start, now_ps(), TimelineArgs().hex("va", runs.front().va).num("pages", pages).num("runs", runs.size()));
+  }
 }
 
 void GpuVm::unmap(DriverThread& t, uint64_t va, uint64_t pages) {
@@ -176,6 +181,7 @@ void GpuVm::unmap(DriverThread& t, uint64_t va, uint64_t pages) {
   }
   jobs.wait(t, fence);
   update_ns_.sample(static_cast<double>(now_ps() - start) / 1000.0);
+  if (tl_ != nullptr) tl_->draw("pte_clear", start, now_ps(), TimelineArgs().hex("va", va).num("pages", pages));
 }
 
 void GpuVm::map_noretry(DriverThread& t, uint64_t va) {
@@ -221,6 +227,10 @@ void GpuVm::flush_tlb(DriverThread& t, TlbFlush type) {
     t.compute_ns(cfg_.tlb_poll_interval_ns());
   }
   flush_ns_.sample(static_cast<double>(now_ps() - start) / 1000.0);
+  if (tl_ != nullptr) {
+    static const char* const kTypes[] = {"legacy", "lightweight", "heavyweight"};
+    tl_->draw("tlb_flush", start, now_ps(), TimelineArgs().str("type", kTypes[static_cast<uint32_t>(type) % 3]));
+  }
 }
 
 }  // namespace fl::driver

@@ -31,6 +31,7 @@
 #include "mmu/page_table.h"
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
+#include "sim/core/timeline.h"
 
 namespace fl::driver {
 
@@ -64,6 +65,8 @@ class GpuVm : public sc_core::sc_module {
   uint8_t vmid() const { return vmid_; }
   // The page-table base register value (root address with the PDE's VALID/SYSTEM bits).
   uint64_t root_pde() const { return builder_.root_pde(); }
+  // Draws page-table updates and TLB flushes on lanes "driver.vm N" (sim/core/timeline.h).
+  void set_timeline(Timeline* t) { tl_ = std::make_unique<TimelineLanes>(*t, name(), timeline_sort::kGpuVm); }
 
  private:
   // Packets for the builder's writes; CPU time for tables it allocated meanwhile.
@@ -89,6 +92,7 @@ class GpuVm : public sc_core::sc_module {
   uint8_t vmid_;
   mmu::PageTableBuilder builder_;
   uint64_t allocated_seen_ = 0;
+  std::unique_ptr<TimelineLanes> tl_;  // null: no timeline
 
   // The root page directory's reservation (dma_resv ww_mutex), held while a page-table
   // update is built and submitted (amdgpu_vm_update_range under the VM's reservation).

@@ -20,7 +20,23 @@ bool is_vm_fault(const IhEntry& e) {
   return (e.client_id == ih_client::kUtcl2 && e.src_id == ih_src::kUtcl2Fault) ||
          (e.client_id == ih_client::kVmc && e.src_id == ih_src::kVmFault);
 }
+
+// An IH0 entry's timeline slice name.
+const char* entry_kind(const IhEntry& e) {
+  if (is_vm_fault(e)) return mmu::fault_retry(e.src_data) ? "retry_fault" : "vm_fault";
+  if (e.client_id == ih_client::kIh && e.src_id == ih_src::kIhSelf) return "self_irq";
+  if (e.src_id == ih_src::kSdmaTrap) return "sdma_trap";
+  return "entry";
+}
 }  // namespace
+
+void IrqHandler::set_timeline(Timeline* t) {
+  const std::string n = name();
+  tl_isr_ = std::make_unique<TimelineTrack>(*t, n + ".isr", timeline_sort::kIrqIsr);
+  tl_ih1_ = std::make_unique<TimelineTrack>(*t, n + ".ih1_worker", timeline_sort::kIrqIh1Worker);
+  tl_soft_ = std::make_unique<TimelineTrack>(*t, n + ".soft_worker", timeline_sort::kIrqSoftWorker);
+  service_->set_timeline(tl_ih1_.get());
+}
 
 void IrqHandler::validate(const config::IrqHandling& cfg, const std::string& key) {
   const uint32_t s = cfg.soft_ring_bytes();
@@ -106,11 +122,18 @@ void IrqHandler::isr_thread() {
       isr_running_ = true;
       const sc_core::sc_time msi_at = msi_at_;
       ++interrupts_;
+      const uint64_t tl_begin = now_ps();
+      const uint64_t entries_before = entries_.value();
+      const uint64_t passes_before = passes_.value();
       DriverThread t(cpu_, hw::WorkClass::kHardIrq);
       t.compute_ns(cfg_.isr_entry_ns());
       process_ih0(t, msi_at);
       t.release();
       isr_running_ = false;
+      if (tl_isr_ != nullptr) {
+        tl_isr_->slice("isr", tl_begin, now_ps(),
+                       TimelineArgs().num("entries", entries_.value() - entries_before).num("passes", passes_.value() - passes_before));
+      }
     }
   });
 }
@@ -142,8 +165,14 @@ void IrqHandler::process_ih0(DriverThread& t, const sc_core::sc_time& msi_at) {
       host_mem_.read(slot, w.data(), kIhEntryBytes);
       const IhEntry e = IhEntry::decode(w);
       ++entries_;
+      const uint64_t tl_begin = now_ps();
       t.compute_ns(cfg_.entry_ns());
       dispatch_ih0(t, e, report, seen);
+      if (tl_isr_ != nullptr) {
+        TimelineArgs a;
+        if (is_vm_fault(e)) a.hex("va", mmu::fault_address(e.src_data));
+        tl_isr_->slice(entry_kind(e), tl_begin, now_ps(), a);
+      }
       if (FaultFilter::ts_after(ih0_processed_ts_, e.timestamp)) ih0_processed_ts_ = e.timestamp;
       ih0_rptr_ = (ih0_rptr_ + kIhEntryBytes) & mask;
     }
@@ -220,7 +249,8 @@ void IrqHandler::dispatch_ih0(DriverThread& t, const IhEntry& e, uint64_t report
 
 // ------------------------------------------------------------------------- workers
 
-void IrqHandler::retry_fault(DriverThread& t, const IhEntry& e, uint64_t report) {
+void IrqHandler::retry_fault(DriverThread& t, const IhEntry& e, uint64_t report, TimelineTrack* tl) {
+  const uint64_t tl_begin = now_ps();
   if (report != 0) trace_->milestone(report, Milestone::kHandlerStart, now());
   RetryFault f;
   f.pasid = e.pasid;
@@ -236,6 +266,7 @@ void IrqHandler::retry_fault(DriverThread& t, const IhEntry& e, uint64_t report)
     filter_.remove(f.page_addr, f.pasid, f.timestamp);
   }
   if (rings_.retry_cam && !ack_first) cam_ack(t, e);
+  if (tl != nullptr) tl->slice("fault", tl_begin, now_ps(), TimelineArgs().hex("va", f.page_addr).num("pasid", f.pasid));
 }
 
 bool IrqHandler::filtered(const IhEntry& e, uint64_t processed_ts) {
@@ -252,16 +283,20 @@ void IrqHandler::soft_thread() {
   guard_process(name(), [this] {
     for (;;) {
       wait_for_work(soft_worker_);
+      const uint64_t tl_begin = now_ps();
+      uint64_t handled = 0;
       DriverThread t(cpu_, hw::WorkClass::kWorker);
       // amdgpu_irq_handle_ih_soft: these faults were filtered when delegated.
       while (!soft_.empty()) {
         const SoftEntry s = soft_.front();
         soft_.pop_front();
         t.compute_ns(cfg_.entry_ns());
-        retry_fault(t, s.entry, s.report);
+        retry_fault(t, s.entry, s.report, tl_soft_.get());
+        ++handled;
       }
       t.release();
       soft_worker_.running = false;
+      if (tl_soft_ != nullptr) tl_soft_->slice("run", tl_begin, now_ps(), TimelineArgs().num("entries", handled));
     }
   });
 }
@@ -270,10 +305,15 @@ void IrqHandler::ih1_thread() {
   guard_process(name(), [this] {
     for (;;) {
       wait_for_work(ih1_worker_);
+      const uint64_t tl_begin = now_ps();
+      const uint64_t entries_before = ih1_entries_.value();
       DriverThread t(cpu_, hw::WorkClass::kWorker);
       process_ih1(t);
       t.release();
       ih1_worker_.running = false;
+      if (tl_ih1_ != nullptr) {
+        tl_ih1_->slice("run", tl_begin, now_ps(), TimelineArgs().num("entries", ih1_entries_.value() - entries_before));
+      }
     }
   });
 }
@@ -330,7 +370,7 @@ void IrqHandler::handle_one(DriverThread& t, const FetchedFault& f) {
     outcome(f, Outcome::kFiltered);
     return;
   }
-  retry_fault(t, f.entry, f.report);
+  retry_fault(t, f.entry, f.report, tl_ih1_.get());
 }
 
 void IrqHandler::ack(DriverThread& t, const IhEntry& e) {

@@ -40,6 +40,7 @@
 #include "sim/core/fault_trace.h"
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
+#include "sim/core/timeline.h"
 
 namespace fl::driver {
 
@@ -90,6 +91,9 @@ class IrqHandler : public sc_core::sc_module, private FaultRing {
 
   // No interrupt pending or being handled and no worker with work.
   bool idle() const;
+  // Draws the interrupt handler's and the workers' runs on `t`: tracks "driver.irq.isr",
+  // "driver.irq.ih1_worker", "driver.irq.soft_worker" (sim/core/timeline.h).
+  void set_timeline(Timeline* t);
 
   // Checks parameter combinations (throws InputError).
   static void validate(const config::IrqHandling& cfg, const std::string& key);
@@ -137,7 +141,8 @@ class IrqHandler : public sc_core::sc_module, private FaultRing {
   void replay_after(double ns) override;
   void outcome(const FetchedFault& f, Outcome o) override;
   void handler_start(const FetchedFault& f) override;
-  void retry_fault(DriverThread& t, const hw::IhEntry& e, uint64_t report);
+  // `tl`: the track of the worker running it (null: no timeline).
+  void retry_fault(DriverThread& t, const hw::IhEntry& e, uint64_t report, TimelineTrack* tl);
   // The software filter, unless the IH de-duplicates in its CAM; true: drop the fault.
   bool filtered(const hw::IhEntry& e, uint64_t processed_ts);
   void cam_ack(DriverThread& t, const hw::IhEntry& e);
@@ -178,6 +183,7 @@ class IrqHandler : public sc_core::sc_module, private FaultRing {
   // ih_soft
   Worker soft_worker_;
   std::deque<SoftEntry> soft_;
+  std::unique_ptr<TimelineTrack> tl_isr_, tl_ih1_, tl_soft_;  // null: no timeline
 
   stats::Group stats_;
   stats::Counter interrupts_{stats_, "interrupts", "count", "Interrupt handler invocations"};

@@ -62,6 +62,16 @@ void Migration::move(DriverThread& t, uint64_t sys, uint64_t vram, uint64_t page
   if (iommu_ != nullptr) iommu_->unmap(t, sys, pages * mmu::kPageBytes);
   t.compute_ns(cfg_.finalize_per_page_ns() * static_cast<double>(pages));
   migrate_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+  if (tl_ != nullptr) {
+    tl_->draw(to_vram ? "to_vram" : "to_ram", start.value(), now_ps(),
+              TimelineArgs()
+                  .num("bytes", pages * mmu::kPageBytes)
+                  .num("pages", pages)
+                  .num("chunks", (pages + cfg_.chunk_pages() - 1) / cfg_.chunk_pages())
+                  .str("trigger", trigger_name(why))
+                  .hex("sys", sys)
+                  .hex("vram", vram));
+  }
 }
 
 }  // namespace fl::driver

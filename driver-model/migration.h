@@ -22,6 +22,7 @@
 #include "driver-model/smi_events.h"
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
+#include "sim/core/timeline.h"
 
 namespace fl::driver {
 
@@ -40,6 +41,13 @@ class Migration : public sc_core::sc_module {
   // With a translating IOMMU the source pages are dma_mapped for the copy and unmapped
   // after it (svm_migrate_copy_to_vram / svm_migrate_dma_unmap).
   void set_iommu(IommuDma* iommu) { iommu_ = iommu; }
+  // Bytes migrated so far, both ways, every trigger.
+  uint64_t bytes() const {
+    return bytes_prefetch_.value() + bytes_fault_.value() + bytes_cpu_.value() + bytes_evict_.value();
+  }
+  // Draws each migration (setup to finalise, with its bytes) on lanes "driver.migrate N"
+  // (sim/core/timeline.h).
+  void set_timeline(Timeline* t) { tl_ = std::make_unique<TimelineLanes>(*t, name(), timeline_sort::kMigrate); }
 
  private:
   void move(DriverThread& t, uint64_t sys, uint64_t vram, uint64_t pages, bool to_vram, MigrateTrigger why);
@@ -48,6 +56,7 @@ class Migration : public sc_core::sc_module {
   SdmaJobs& jobs_;
   uint64_t gart_table_;
   IommuDma* iommu_ = nullptr;
+  std::unique_ptr<TimelineLanes> tl_;  // null: no timeline
 
   stats::Group stats_;
   stats::Counter migrations_{stats_, "migrations", "count", "Migrations to VRAM"};

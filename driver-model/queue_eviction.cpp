@@ -33,6 +33,11 @@ void QueueEviction::evict(DriverThread& t, EvictTrigger why) {
   t.release();
   wait_for(control_.evict_all);
   evict_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+  if (tl_ != nullptr) {
+    static const char* const kWhy[] = {"svm", "userptr", "ttm", "suspend", "criu_checkpoint", "criu_restore"};
+    const auto w = static_cast<size_t>(why);
+    tl_->draw("evict_queues", start.value(), now_ps(), TimelineArgs().str("trigger", w < 6 ? kWhy[w] : "?"));
+  }
 }
 
 void QueueEviction::restore(DriverThread& t, bool rescheduled) {
@@ -46,6 +51,7 @@ void QueueEviction::restore(DriverThread& t, bool rescheduled) {
   restore_ns_.sample(to_ns(now - start));
   off_ns_.sample(to_ns(now - evicted_at_));
   smi_.queue_restore(static_cast<uint64_t>(to_ns(now)), rescheduled);
+  if (tl_ != nullptr) tl_->draw("restore_queues", start.value(), now.value(), TimelineArgs().num("rescheduled", rescheduled ? 1 : 0));
 }
 
 }  // namespace fl::driver

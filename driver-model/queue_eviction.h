@@ -21,6 +21,7 @@
 #include "driver-model/smi_events.h"
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
+#include "sim/core/timeline.h"
 
 namespace fl::driver {
 
@@ -43,6 +44,10 @@ class QueueEviction : public sc_core::sc_module {
   // run. `rescheduled` marks a restore that had been put off (QUEUE_RESTORE's 'R').
   void restore(DriverThread& t, bool rescheduled = false);
 
+  // Draws each eviction and restore (request to the queues off / on the GPU) on lanes
+  // "driver.queues N" (sim/core/timeline.h).
+  void set_timeline(Timeline* t) { tl_ = std::make_unique<TimelineLanes>(*t, name(), timeline_sort::kQueueEviction); }
+
   uint32_t evicted_count() const { return count_; }
   bool evicted() const { return count_ > 0; }
 
@@ -55,6 +60,7 @@ class QueueEviction : public sc_core::sc_module {
   uint32_t count_ = 0;
   sc_core::sc_time evicted_at_;
   sc_core::sc_event done_event_;
+  std::unique_ptr<TimelineLanes> tl_;  // null: no timeline
 
   stats::Group stats_;
   stats::Counter evictions_{stats_, "evictions", "count", "Process queue evictions (first reference only)"};

@@ -61,6 +61,41 @@ Svm::Svm(sc_core::sc_module_name name, const config::Driver& cfg, GpuVm& vm, Mig
 
 // ------------------------------------------------------------------ ranges
 
+void Svm::set_timeline(Timeline* t) {
+  const std::string n = name();
+  tl_pages_ = std::make_unique<TimelineLanes>(*t, n + ".restore_pages", timeline_sort::kSvmRestorePages);
+  tl_notifier_ = std::make_unique<TimelineLanes>(*t, n + ".notifier", timeline_sort::kSvmNotifier);
+  tl_restore_ = std::make_unique<TimelineLanes>(*t, n + ".restore_worker", timeline_sort::kSvmRestoreWorker);
+}
+
+void Svm::TlSteps::step(const char* name, std::string args) {
+  const uint64_t now = now_ps();
+  if (now > mark_ps) steps.push_back(Step{name, mark_ps, now, std::move(args)});
+  mark_ps = now;
+}
+
+void Svm::TlSteps::draw(TimelineLanes& lanes, const char* name, uint64_t begin_ps, const std::string& args) const {
+  const int track = lanes.draw(name, begin_ps, now_ps(), args);
+  for (const Step& s : steps) lanes.timeline().slice(track, s.name, s.begin_ps, s.end_ps, s.args);
+}
+
+namespace {
+const char* served_name(int s) {
+  static const char* const kNames[] = {"migrated", "updated", "duplicate", "eagain", "failed", "drained", "ignored"};
+  return s >= 0 && s < 7 ? kNames[s] : "?";
+}
+const char* event_name(NotifyEvent e) {
+  switch (e) {
+    case NotifyEvent::kUnmap: return "unmap";
+    case NotifyEvent::kClear: return "clear";
+    case NotifyEvent::kProtectionVma: return "protection_vma";
+    case NotifyEvent::kProtectionPage: return "protection_page";
+    case NotifyEvent::kMigrate: return "migrate";
+  }
+  return "?";
+}
+}  // namespace
+
 SvmRange* Svm::find_range(uint64_t va) {
   auto it = ranges_.upper_bound(va);
   if (it == ranges_.begin()) return nullptr;
@@ -552,8 +587,14 @@ void Svm::unmap_from_gpu(DriverThread& t, uint64_t start, uint64_t end, UnmapTri
 
 FaultResult Svm::handle_retry_fault(DriverThread& t, const RetryFault& f) {
   const sc_core::sc_time start = sc_core::sc_time_stamp();
-  const Served s = restore_pages(t, f);
+  TlSteps steps;
+  steps.mark_ps = start.value();
+  const Served s = restore_pages(t, f, tl_pages_ != nullptr ? &steps : nullptr);
   record(f, s, to_ns(sc_core::sc_time_stamp() - start));
+  if (tl_pages_ != nullptr) {
+    steps.draw(*tl_pages_, "restore_pages", start.value(),
+               TimelineArgs().hex("va", f.page_addr).num("pasid", f.pasid).str("result", served_name(static_cast<int>(s))));
+  }
   return s == Served::kRetried ? FaultResult::kAgain : FaultResult::kHandled;
 }
 
@@ -610,6 +651,8 @@ std::vector<PageSpan> Svm::service_spans(const SvmRange& r, const std::vector<ui
 
 void Svm::handle_fault_group(DriverThread& t, const std::vector<RetryFault>& faults) {
   const sc_core::sc_time start = sc_core::sc_time_stamp();
+  TlSteps steps;
+  steps.mark_ps = start.value();
   std::vector<Served> served(faults.size(), Served::kIgnored);
   // The faults to service, per range (by its start): the range, where its pages go, and
   // the indices of its faults.
@@ -672,6 +715,7 @@ void Svm::handle_fault_group(DriverThread& t, const std::vector<RetryFault>& fau
         if (trace_ != nullptr && f.report != 0) trace_->milestone(f.report, Milestone::kLookupDone, sc_core::sc_time_stamp());
       }
     }
+    if (tl_pages_ != nullptr) steps.step("lookup");
     for (auto& entry : work) {
       // (Not a structured binding: the lambdas below capture these, which C++17 forbids.)
       const uint64_t range_start = entry.first;
@@ -703,18 +747,22 @@ void Svm::handle_fault_group(DriverThread& t, const std::vector<RetryFault>& fau
       ++groups_;
       group_pages_.sample(static_cast<double>(span_pages));
       if (migrated) {
+        const uint64_t bytes_before = migrate_.bytes();
         for (const PageSpan& sp : spans) {
           if (!migrate(t, *r, sp.first, sp.n, w.dest, MigrateTrigger::kPagefaultGpu)) {
             ++vram_fallbacks_;
             migrate(t, *r, sp.first, sp.n, wl::SYSMEM, MigrateTrigger::kPagefaultGpu);
           }
         }
+        if (tl_pages_ != nullptr) steps.step("migrate", TimelineArgs().num("bytes", migrate_.bytes() - bytes_before));
       }
       const auto end_events = [&] {
         for (size_t i : w.faults) smi_.page_fault_end(now_ns(), faults[i].page_addr, migrated);
       };
       r = find_range(range_start);
-      if (r == nullptr || r->start != range_start || !validate_and_map(t, *r, spans, reports)) {
+      const bool mapped = r != nullptr && r->start == range_start && validate_and_map(t, *r, spans, reports);
+      if (tl_pages_ != nullptr) steps.step("map", TimelineArgs().hex("range", range_start).num("pages", span_pages));
+      if (!mapped) {
         end_events();
         give_up(Served::kRetried);
         continue;
@@ -731,9 +779,15 @@ void Svm::handle_fault_group(DriverThread& t, const std::vector<RetryFault>& fau
   group_faults_.sample(static_cast<double>(faults.size()));
   const double ns = to_ns(sc_core::sc_time_stamp() - start);
   for (size_t i = 0; i < faults.size(); ++i) record(faults[i], served[i], ns);
+  if (tl_pages_ != nullptr) {
+    TimelineArgs a;
+    a.num("faults", faults.size());
+    if (!faults.empty()) a.hex("va", faults.front().page_addr);
+    steps.draw(*tl_pages_, "fault_group", start.value(), a);
+  }
 }
 
-Svm::Served Svm::restore_pages(DriverThread& t, const RetryFault& f) {
+Svm::Served Svm::restore_pages(DriverThread& t, const RetryFault& f, TlSteps* steps) {
   const uint64_t va = f.page_addr;
   LockGuard mm(t, mmap_lock_, /*shared=*/true);
   SvmRange* r = nullptr;
@@ -767,6 +821,7 @@ Svm::Served Svm::restore_pages(DriverThread& t, const RetryFault& f) {
   const std::optional<wl::Location> best = best_location(*r);
   if (!best) return fail();  // -EACCES
   if (trace_ != nullptr && f.report != 0) trace_->milestone(f.report, Milestone::kLookupDone, sc_core::sc_time_stamp());
+  if (steps != nullptr) steps->step("lookup");
   smi_.page_fault_start(now_ns(), va, f.write);
 
   const std::vector<PageSpan> spans = service_spans(*r, {(va - r->start) / kPageBytes}, *best);
@@ -779,12 +834,14 @@ Svm::Served Svm::restore_pages(DriverThread& t, const RetryFault& f) {
     }
   }
   if (migrated) {
+    const uint64_t bytes_before = migrate_.bytes();
     for (const PageSpan& sp : spans) {
       if (!migrate(t, *r, sp.first, sp.n, *best, MigrateTrigger::kPagefaultGpu)) {
         ++vram_fallbacks_;  // svm_migrate_to_vram failed: fall back to system memory
         migrate(t, *r, sp.first, sp.n, wl::SYSMEM, MigrateTrigger::kPagefaultGpu);
       }
     }
+    if (steps != nullptr) steps->step("migrate", TimelineArgs().num("bytes", migrate_.bytes() - bytes_before));
   }
   // The range may have been split or removed while this thread slept.
   r = find_range(va);
@@ -792,7 +849,9 @@ Svm::Served Svm::restore_pages(DriverThread& t, const RetryFault& f) {
     smi_.page_fault_end(now_ns(), va, migrated);
     return Served::kRetried;
   }
-  if (!validate_and_map(t, *r, spans, {f.report})) {
+  const bool mapped = validate_and_map(t, *r, spans, {f.report});
+  if (steps != nullptr) steps->step("map");
+  if (!mapped) {
     smi_.page_fault_end(now_ns(), va, migrated);
     return Served::kRetried;
   }
@@ -829,6 +888,7 @@ void Svm::invalidate(const NotifyRange& nr, DriverThread* t) {
   if (t == nullptr) return;
   ++invalidations_;
   const sc_core::sc_time start = sc_core::sc_time_stamp();
+  const char* action = "invalidate";  // timeline: what the callback did
   t->compute_ns(cfg_.notifier_ns());
   bool mapped = false;
   bool always_mapped = false;
@@ -847,6 +907,7 @@ void Svm::invalidate(const NotifyRange& nr, DriverThread* t) {
       block = &block_wait_;
     }
     if (mapped) unmap_from_gpu(*t, nr.start, nr.end, UnmapTrigger::kUnmapFromCpu);
+    action = "unmap_from_cpu";
     draining_ = true;
     start_drain();
   } else if (mapped) {
@@ -857,6 +918,7 @@ void Svm::invalidate(const NotifyRange& nr, DriverThread* t) {
         wait_for_gpu(*t, nr.start, nr.end);
         unmap_from_gpu(*t, nr.start, nr.end, why);
         for (SvmRange* r : overlapping(nr.start, nr.end)) r->invalid = true;
+        action = "wait_for_gpu";
         break;
       case config::Svm::EVICT_QUEUES: {
         block = &block_evict_;
@@ -868,14 +930,20 @@ void Svm::invalidate(const NotifyRange& nr, DriverThread* t) {
           queues_.evict(*t, EvictTrigger::kSvm);
           schedule_restore(cfg_.restore_delay_ns());
         }
+        action = "evict_queues";
         break;
       }
       default:
         unmap_from_gpu(*t, nr.start, nr.end, why);
+        action = "unmap_from_gpu";
         break;
     }
   }
   block->sample(to_ns(sc_core::sc_time_stamp() - start));
+  if (tl_notifier_ != nullptr) {
+    tl_notifier_->draw(action, start.value(), now_ps(),
+                       TimelineArgs().str("event", event_name(nr.event)).hex("va", nr.start).num("bytes", nr.end - nr.start));
+  }
 }
 
 void Svm::schedule_restore(double delay_ns) {
@@ -898,23 +966,32 @@ void Svm::restore_worker() {
   bool rescheduled = false;
   for (;;) {
     const uint32_t evicted = evicted_ranges_;
+    const uint64_t tl_begin = now_ps();
+    TlSteps steps;
+    steps.mark_ps = tl_begin;
     DriverThread t(cpu_, hw::WorkClass::kWorker);
     {
       LockGuard mm(t, mmap_lock_, /*shared=*/true);
       LockGuard svms(t, svms_lock_, /*shared=*/false);
       map_invalid_ranges(t);
     }
+    if (tl_restore_ != nullptr) steps.step("map_invalid_ranges", TimelineArgs().num("evicted_ranges", evicted));
     if (evicted_ranges_ == evicted) {
       evicted_ranges_ = 0;
       restore_scheduled_ = false;
       queues_.restore(t, rescheduled);
       restore_delay_ns_.sample(to_ns(sc_core::sc_time_stamp() - first_evicted_at_));
       t.release();
+      if (tl_restore_ != nullptr) {
+        steps.step("restore_queues");
+        steps.draw(*tl_restore_, "restore", tl_begin, TimelineArgs().num("rescheduled", rescheduled ? 1 : 0));
+      }
       return;
     }
     ++restore_rescheduled_;
     rescheduled = true;
     t.release();
+    if (tl_restore_ != nullptr) steps.draw(*tl_restore_, "restore_put_off", tl_begin, TimelineArgs().num("evicted_meanwhile", evicted_ranges_ - evicted));
     sc_core::wait(from_ns(cfg_.restore_delay_ns()));
   }
 }

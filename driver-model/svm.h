@@ -84,6 +84,7 @@
 #include "sim/core/fault_trace.h"
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
+#include "sim/core/timeline.h"
 
 namespace fl::driver {
 
@@ -189,6 +190,10 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   void set_iommu(IommuDma* iommu) { iommu_ = iommu; }
   // The interrupt handler has nothing left to process (fault draining waits for this).
   void set_irq_idle(std::function<bool()> fn) { irq_idle_ = std::move(fn); }
+  // Draws each fault service (lanes "driver.svm.restore_pages N", with its steps), each
+  // MMU-notifier callback that acts ("driver.svm.notifier N") and each run of the restore
+  // worker ("driver.svm.restore_worker N") on `t` (sim/core/timeline.h).
+  void set_timeline(Timeline* t);
 
   // ---- inspection (tests, stats)
   const AddressSpace& mm() const { return mm_; }
@@ -213,7 +218,22 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   // The result of one fault service, for stats and the fault ledger.
   enum class Served { kMigrated, kUpdated, kDuplicate, kRetried, kFailed, kDrained, kIgnored };
 
-  Served restore_pages(DriverThread& t, const RetryFault& f);
+  // Timeline: the steps of one piece of work, one after another, drawn inside its slice.
+  struct TlSteps {
+    struct Step {
+      const char* name;
+      uint64_t begin_ps, end_ps;
+      std::string args;
+    };
+    uint64_t mark_ps = 0;  // where the next step begins
+    std::vector<Step> steps;
+    // A step from the mark to now (left out if empty); the mark moves to now.
+    void step(const char* name, std::string args = "");
+    // Draws the work on a lane of `lanes`, its steps inside it.
+    void draw(TimelineLanes& lanes, const char* name, uint64_t begin_ps, const std::string& args) const;
+  };
+
+  Served restore_pages(DriverThread& t, const RetryFault& f, TlSteps* steps = nullptr);
   // Stats and the fault ledger's outcome for one fault served `s` in `ns`.
   void record(const RetryFault& f, Served s, double ns);
   // The spans of `r` a service of faults on pages `faulted` (sorted indices) handles, per
@@ -275,6 +295,7 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   std::function<bool()> irq_idle_;
   uint64_t max_range_pages_;
   std::unique_ptr<FaultPrefetch> prefetch_;
+  std::unique_ptr<TimelineLanes> tl_pages_, tl_notifier_, tl_restore_;  // null: no timeline
 
   FrameTable frames_;
   AddressSpace mm_;

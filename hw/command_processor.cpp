@@ -63,6 +63,32 @@ CuResources CommandProcessor::resources(const config::CommandProcessor& cfg,
   return r;
 }
 
+void CommandProcessor::set_timeline(Timeline* t) {
+  tl_ = t;
+  // A queue's state at the end of the run is drawn up to the end.
+  t->at_finish([this] {
+    for (size_t i = 0; i < queues_.size(); ++i) tl_enter(i, nullptr);
+  });
+}
+
+void CommandProcessor::tl_enter(QueueId id, const char* state, const std::string& open_args, const std::string& close_args) {
+  Queue& q = queues_[id];
+  const uint64_t now = now_ps();
+  if (q.tl_state != nullptr && now > q.tl_since_ps) {
+    while (tl_tracks_.size() <= id) {
+      const size_t n = tl_tracks_.size();
+      tl_tracks_.push_back(std::make_unique<TimelineTrack>(*tl_, std::string(name()) + ".queue " + queues_[n].name,
+                                                           timeline_sort::kQueue + static_cast<int>(n)));
+    }
+    std::string args = q.tl_args;
+    if (!close_args.empty()) args += (args.empty() ? "" : ",") + close_args;
+    tl_tracks_[id]->slice(q.tl_state, q.tl_since_ps, now, args);
+  }
+  q.tl_state = state;
+  q.tl_since_ps = now;
+  q.tl_args = open_args;
+}
+
 CommandProcessor::QueueId CommandProcessor::queue(const std::string& name) {
   const auto it = by_name_.find(name);
   if (it != by_name_.end()) return it->second;
@@ -155,6 +181,7 @@ void CommandProcessor::want_slot(QueueId id) {
   if (q.state != State::kUnmapped || q.in_runlist) return;
   q.in_runlist = true;
   q.request_ps = now_ps();
+  if (tl_ != nullptr) tl_enter(id, "waiting");
   runlist_.push_back(id);
   fill_slots();
 }
@@ -185,6 +212,10 @@ void CommandProcessor::map(QueueId id) {
   max_mapped_.set_max(busy_slots());
   sc_core::sc_time t = from_ns(cfg_.map_queues_ns());
   if (q.saved) t += policy_->restore_time(q.saved_state);
+  if (tl_ != nullptr) {
+    tl_enter(id, q.saved ? "cwsr_restore" : "mapping",
+             q.saved ? TimelineArgs().num("waves", q.saved_state.waves).num("restore_bytes", q.saved_state.state_bytes()).get() : "");
+  }
   events_.schedule(t, [this, id] { mapped(id); });
 }
 
@@ -192,6 +223,7 @@ void CommandProcessor::mapped(QueueId id) {
   Queue& q = queues_[id];
   ++maps_;
   q.state = State::kMapped;
+  if (tl_ != nullptr) tl_enter(id, "running");
   q.mapped_at_ps = now_ps();
   if (q.saved) {
     preempt_.restored_bytes += q.saved_state.state_bytes();
@@ -224,6 +256,12 @@ void CommandProcessor::unmap(QueueId id) {
   if (q.unmap_ps == 0) q.unmap_ps = now_ps();
   const Residency r = resident(q);
   q.unmap_waves = r.waves;
+  if (tl_ != nullptr) {
+    // The preemption is named by the mode that pays for it; with no waves resident it is
+    // only the unmap.
+    const char* what = r.waves == 0 ? "unmapping" : policy_->drains() ? "wave_drain" : policy_->saves() ? "cwsr_save" : "wave_reset";
+    tl_enter(id, what, TimelineArgs().str("by", q.evicted ? "driver" : "scheduler").num("waves", r.waves));
+  }
   if (r.waves == 0) {
     events_.schedule(from_ns(cfg_.unmap_queues_ns()), [this, id] { finish_unmap(id, false, 0, 0); });
     return;
@@ -269,6 +307,13 @@ void CommandProcessor::finish_unmap(QueueId id, bool timed_out, uint64_t waves, 
   ++unmaps_;
   q.state = State::kUnmapped;
   q.saved = saved_bytes > 0;
+  if (tl_ != nullptr) {
+    const bool more = !q.kernels.empty() || !q.pending.empty() || !q.on_mapped.empty();
+    TimelineArgs done;
+    done.num("saved_bytes", saved_bytes);
+    if (timed_out) done.num("timed_out", 1);
+    tl_enter(id, q.evicted ? "evicted" : more ? "waiting" : nullptr, "", done);
+  }
   preempt_.saved_bytes += saved_bytes;
   PreemptResult res;
   res.latency_ns = static_cast<double>(now_ps() - q.unmap_ps) / 1000.0;
@@ -339,6 +384,7 @@ void CommandProcessor::evict(QueueId id, std::function<void(const PreemptResult&
   }
   switch (q.state) {
     case State::kUnmapped: {
+      if (tl_ != nullptr) tl_enter(id, "evicted");
       PreemptResult r;
       done(r);
       return;
@@ -362,6 +408,7 @@ void CommandProcessor::restore(QueueId id, std::function<void(double)> done) {
   Queue& q = queues_[id];
   q.evicted = false;
   q.restore_ps = now_ps();
+  if (tl_ != nullptr && q.state == State::kUnmapped) tl_enter(id, nullptr);  // no longer evicted
   if (q.state == State::kMapped) {
     done(0);
     return;

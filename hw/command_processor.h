@@ -26,6 +26,10 @@
 // waves resume where they were when it is mapped again.
 //
 // Ports: none; it drives the compute units (ComputeUnits::launch, set_paused) directly.
+// Timeline (set_timeline): a track per queue ("soc.gpu.cp.queue NAME") with its states one
+// after another: waiting (for a slot), mapping or cwsr_restore (MAP_QUEUES, restoring saved
+// waves), running (mapped), unmapping or the preemption by mode (cwsr_save, wave_drain,
+// wave_reset: UNMAP_QUEUES with waves resident), evicted (by the driver, until restore).
 #pragma once
 
 #include <deque>
@@ -41,6 +45,7 @@
 #include "sim/core/event_queue.h"
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
+#include "sim/core/timeline.h"
 
 namespace fl::hw {
 
@@ -130,6 +135,8 @@ class CommandProcessor : public sc_core::sc_module {
   CuResources resources() const { return res_; }
   static CuResources resources(const config::CommandProcessor& cfg, const config::ComputeUnits& cu);
   const PreemptionPolicy& policy() const { return *policy_; }
+  // Draws every queue's states on `t` (sim/core/timeline.h).
+  void set_timeline(Timeline* t);
   // No map or unmap in progress and no dispatch waiting for a slot.
   bool idle() const;
 
@@ -164,6 +171,9 @@ class CommandProcessor : public sc_core::sc_module {
     uint64_t restore_ps = 0;      // the driver's last restore request
     uint64_t drain_token = 0;     // invalidates a stale preemption timeout
     uint64_t unmap_waves = 0;     // resident when the unmap in progress began
+    const char* tl_state = nullptr;  // timeline: the state being drawn (null: none)
+    uint64_t tl_since_ps = 0;
+    std::string tl_args;
   };
 
   Residency resident(const Queue& q) const;
@@ -179,6 +189,9 @@ class CommandProcessor : public sc_core::sc_module {
   void arm_time_slice();
   void time_slice();
   uint32_t busy_slots() const;
+  // Timeline: queue `q` leaves the state drawn (its slice gets `close_args` too) and enters
+  // `state` (null: none drawn).
+  void tl_enter(QueueId q, const char* state, const std::string& open_args = "", const std::string& close_args = "");
 
   config::CommandProcessor cfg_;
   CuResources res_;
@@ -189,6 +202,8 @@ class CommandProcessor : public sc_core::sc_module {
   std::map<std::string, QueueId> by_name_;
   std::deque<QueueId> runlist_;
   uint64_t slice_armed_for_ps_ = 0;
+  Timeline* tl_ = nullptr;
+  std::vector<std::unique_ptr<TimelineTrack>> tl_tracks_;  // per queue, with a timeline
 
   stats::Group stats_;
   stats::Counter maps_{stats_, "maps", "count", "MAP_QUEUES: queues mapped to a slot"};

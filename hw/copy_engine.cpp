@@ -325,8 +325,32 @@ void CopyEngine::on_mem_response(Payload& gp) {
   }
 }
 
+void CopyEngine::tl_packet() {
+  static const char* const kOps[] = {"copy", "write", "pte_pde", "fence", "trap", "poll_regmem"};
+  TimelineArgs a;
+  switch (cur_.op) {
+    case SdmaPacket::Op::kCopyLinear:
+      a.num("bytes", cur_.bytes).str("dir", std::string(cur_.src_system ? "h" : "d") + "2" + (cur_.dst_system ? "h" : "d"));
+      a.hex("src", cur_.src).hex("dst", cur_.dst);
+      break;
+    case SdmaPacket::Op::kWrite:
+    case SdmaPacket::Op::kPtePde:
+      a.num("bytes", cur_.data.size()).hex("dst", cur_.dst);
+      break;
+    case SdmaPacket::Op::kFence:
+    case SdmaPacket::Op::kTrap:
+      a.num("value", cur_.value);
+      break;
+    case SdmaPacket::Op::kPollRegMem:
+      a.hex("addr", cur_.src);
+      break;
+  }
+  tl_->slice(kOps[static_cast<int>(cur_.op)], packet_start_ps_, now_ps(), a);
+}
+
 void CopyEngine::packet_done() {
   busy_ns_.add(static_cast<double>(now_ps() - packet_start_ps_) / 1000.0);
+  if (tl_ != nullptr) tl_packet();
   execute_next();
 }
 

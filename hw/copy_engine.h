@@ -22,6 +22,9 @@
 //
 // Ports: mem (AT initiator to the fabric), ih_out (AT initiator to the IH), regs
 // (doorbell on the register bus).
+// Timeline (set_timeline): each packet from the engine taking it (decode overhead
+// included) to its completion, on track "soc.gpu.sdma" ("soc.gpu.sdma1", ...), named by its
+// op; copies carry their bytes and direction (h2d, d2h, d2d, h2h).
 #pragma once
 
 #include <deque>
@@ -33,6 +36,7 @@
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
 #include "sim/core/time.h"
+#include "sim/core/timeline.h"
 #include "sim/core/tlm_ports.h"
 #include "sim/core/txn.h"
 
@@ -85,6 +89,10 @@ class CopyEngine : public sc_core::sc_module {
   uint64_t moved_bytes() const { return copy_bytes_.value() + write_bytes_.value(); }
   // Nothing written to the ring is left to fetch or execute.
   bool idle() const { return !fetching_ && !executing_ && written_.empty() && ready_.empty(); }
+  // Draws each packet on `t` (sim/core/timeline.h).
+  void set_timeline(Timeline* t) {
+    tl_ = std::make_unique<TimelineTrack>(*t, name(), timeline_sort::kCopyEngine + static_cast<int>(engine_));
+  }
 
  private:
   struct Queued {
@@ -126,6 +134,8 @@ class CopyEngine : public sc_core::sc_module {
   uint64_t in_flight_reads_ = 0;
   uint64_t outstanding_ = 0;   // transfers not yet responded
   uint64_t packet_start_ps_ = 0;
+  std::unique_ptr<TimelineTrack> tl_;  // null: no timeline
+  void tl_packet();
 
   stats::Group stats_;
   stats::Counter packets_{stats_, "packets", "count", "Packets executed"};

@@ -73,6 +73,36 @@ LinkDirection::LinkDirection(sc_core::sc_module_name name, const LinkTiming& tim
         return t > 0 ? static_cast<double>(payload_bytes_.value()) / t : 0.0;
       }) {}
 
+void LinkDirection::set_timeline(Timeline* t, int sort) {
+  tl_ = std::make_unique<TimelineTrack>(*t, name(), sort);
+  t->at_finish([this] { tl_flush(); });
+}
+
+void LinkDirection::tl_add(uint64_t start_ps, uint64_t end_ps, const Tlp& tlp) {
+  TlBurst& b = tl_burst_;
+  if (b.tlps > 0 && start_ps > b.end_ps + kTimelineBurstGapPs) tl_flush();
+  if (b.tlps == 0) b.begin_ps = start_ps;
+  b.end_ps = end_ps;
+  b.busy_ps += end_ps - start_ps;
+  ++b.tlps;
+  b.payload_bytes += tlp.payload;
+  b.wire_bytes += tlp.wire_bytes;
+}
+
+void LinkDirection::tl_flush() {
+  TlBurst& b = tl_burst_;
+  if (b.tlps == 0) return;
+  const uint64_t dur = b.end_ps - b.begin_ps;
+  tl_->slice("burst", b.begin_ps, b.end_ps,
+             TimelineArgs()
+                 .num("tlps", b.tlps)
+                 .num("payload_bytes", b.payload_bytes)
+                 .real("wire_bytes", b.wire_bytes)
+                 .real("busy_ns", static_cast<double>(b.busy_ps) / 1000.0)
+                 .real("utilisation", dur > 0 ? static_cast<double>(b.busy_ps) / static_cast<double>(dur) : 1.0));
+  b = TlBurst{};
+}
+
 void LinkDirection::owe_dllp(uint64_t from_ps, double bytes) {
   if (bytes <= 0) return;
   if (dllp_debt_bytes_ <= 0) dllp_since_ps_ = from_ps;
@@ -128,6 +158,7 @@ LinkDirection::Slot LinkDirection::transmit(const TlpList& tlps, LinkDirection* 
     const uint64_t end = burst_start + static_cast<uint64_t>(std::llround(burst_bytes / gbps * 1000.0));
     busy_ns_.add(static_cast<double>(end - start) / 1000.0);
     busy_until_ps_ = end;
+    if (tl_ != nullptr) tl_add(start, end, tlp);
     const uint64_t arrive = busy_until_ps_ + timing_.latency().value();
     const uint64_t freed = busy_until_ps_ + timing_.link_latency().value() + update_fc_ps_;
     header_[c].release_at(freed, 1);

@@ -18,6 +18,10 @@
 //
 // Ports: gpu_in (AT target, from the GPU fabric or its ATC), host_out (AT initiator, to the
 // IOMMU), host_in (AT target, host MMIO), gpu_out (AT initiator, to the GPU register bus).
+// Timeline (set_timeline): per direction ("soc.pcie.up", "soc.pcie.down"), bursts of TLP
+// serialisation: TLPs whose serialisation starts less than kTimelineBurstGapPs after the
+// previous one's ended are one slice (a slice per TLP would be millions of events), with
+// its TLP count, payload and wire bytes and the time actually spent serialising.
 #pragma once
 
 #include <array>
@@ -30,6 +34,7 @@
 #include "sim/core/event_queue.h"
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
+#include "sim/core/timeline.h"
 #include "sim/core/tlm_ports.h"
 #include "sim/core/txn.h"
 
@@ -92,7 +97,22 @@ class LinkDirection : public sc_core::sc_module {
   // direction from `from_ps` on.
   void owe_dllp(uint64_t from_ps, double bytes);
 
+  // Idle time shorter than this between TLPs does not end a timeline burst.
+  static constexpr uint64_t kTimelineBurstGapPs = 500000;
+  // Draws bursts on `t` (sim/core/timeline.h).
+  void set_timeline(Timeline* t, int sort);
+
  private:
+  struct TlBurst {
+    uint64_t begin_ps = 0, end_ps = 0, busy_ps = 0;
+    uint64_t tlps = 0, payload_bytes = 0;
+    double wire_bytes = 0;
+  };
+  void tl_add(uint64_t start_ps, uint64_t end_ps, const Tlp& tlp);
+  void tl_flush();
+  std::unique_ptr<TimelineTrack> tl_;  // null: no timeline
+  TlBurst tl_burst_;
+
   const LinkTiming& timing_;
   std::array<CreditPool, kFcClasses> header_;
   std::array<CreditPool, kFcClasses> data_;
@@ -129,6 +149,11 @@ class HostLink : public sc_core::sc_module {
   AtInitiatorPort gpu_out;
 
   const LinkTiming& timing() const { return *timing_; }
+  // Draws each direction's bursts on `t` (sim/core/timeline.h).
+  void set_timeline(Timeline* t) {
+    up_.set_timeline(t, timeline_sort::kLink);
+    down_.set_timeline(t, timeline_sort::kLink + 1);
+  }
 
   // Sends `tlps` (messages, translation requests and completions) in direction `d`;
   // `on_arrival` runs when the last has arrived.

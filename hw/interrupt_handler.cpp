@@ -52,6 +52,73 @@ InterruptHandler::InterruptHandler(sc_core::sc_module_name name,
   }
 }
 
+namespace {
+const char* entry_kind(const IhEntry& e) {
+  const bool vm_fault = (e.client_id == ih_client::kUtcl2 && e.src_id == ih_src::kUtcl2Fault) ||
+                        (e.client_id == ih_client::kVmc && e.src_id == ih_src::kVmFault);
+  if (vm_fault) return mmu::fault_retry(e.src_data) ? "retry_fault" : "vm_fault";
+  if (e.client_id == ih_client::kIh && e.src_id == ih_src::kIhSelf) return "self_irq";
+  if (e.src_id == ih_src::kSdmaTrap) return "sdma_trap";
+  return "entry";
+}
+}  // namespace
+
+void InterruptHandler::set_timeline(Timeline* t) {
+  const std::string n = name();
+  tl_ring_[0] = std::make_unique<TimelineLanes>(*t, n + ".ring0", timeline_sort::kIhRing0);
+  tl_slots_[0].assign(rings_[0].bytes / kIhEntryBytes, TlSlot{});
+  if (has_ring1()) {
+    tl_ring_[1] = std::make_unique<TimelineLanes>(*t, n + ".ring1", timeline_sort::kIhRing1);
+    tl_slots_[1].assign(rings_[1].bytes / kIhEntryBytes, TlSlot{});
+  }
+  // Entries still unread when the run ends are drawn up to its end.
+  t->at_finish([this] {
+    for (int ring = 0; ring < 2; ++ring) {
+      for (TlSlot& sl : tl_slots_[ring]) {
+        if (!sl.open) continue;
+        sl.open = false;
+        tl_ring_[ring]->close(sl.lane, sl.kind, sl.written_ps, now_ps(), TimelineArgs().num("unread", 1));
+      }
+    }
+  });
+}
+
+void InterruptHandler::tl_written(int ring, uint32_t offset, const IhEntry& e) {
+  TlSlot& sl = tl_slots_[ring][offset / kIhEntryBytes];
+  const uint64_t now = now_ps();
+  if (sl.open) {
+    // Overwritten before the host read it (a full IH0).
+    tl_ring_[ring]->close(sl.lane, "overwritten", sl.written_ps, now, TimelineArgs().str("entry", sl.kind));
+  }
+  sl.open = true;
+  sl.lane = tl_ring_[ring]->open(now);
+  sl.written_ps = now;
+  sl.kind = entry_kind(e);
+  const bool fault = (e.client_id == ih_client::kUtcl2 && e.src_id == ih_src::kUtcl2Fault) ||
+                     (e.client_id == ih_client::kVmc && e.src_id == ih_src::kVmFault);
+  sl.va = fault ? mmu::fault_address(e.src_data) : 0;
+}
+
+void InterruptHandler::tl_consumed(int ring, uint32_t from, uint32_t to) {
+  const uint32_t mask = rings_[ring].bytes - 1;
+  const uint64_t now = now_ps();
+  for (uint32_t o = from; o != to; o = (o + kIhEntryBytes) & mask) {
+    TlSlot& sl = tl_slots_[ring][o / kIhEntryBytes];
+    if (!sl.open) continue;
+    sl.open = false;
+    TimelineArgs a;
+    a.num("slot", o / kIhEntryBytes);
+    if (sl.va != 0) a.hex("va", sl.va);
+    tl_ring_[ring]->close(sl.lane, sl.kind, sl.written_ps, now, a);
+  }
+}
+
+void InterruptHandler::tl_dropped(const char* why, const IhEntry& e) {
+  TimelineLanes& lanes = *tl_ring_[has_ring1() ? 1 : 0];
+  const uint64_t now = now_ps();
+  lanes.close(lanes.open(now), why, now, now, TimelineArgs().hex("va", mmu::fault_address(e.src_data)).num("pasid", e.pasid));
+}
+
 AtTargetPort& InterruptHandler::source(const std::string& name) {
   for (size_t i = 0; i < source_names_.size(); ++i) {
     if (source_names_[i] == name) return *sources_[i];
@@ -148,6 +215,7 @@ void InterruptHandler::write_ring0(const IhEntry& e, uint64_t trace_id) {
     ++r.unread;
   }
   if (retry_cam()) ring0_slot_cam_[r.wptr / kIhEntryBytes] = cam_index(e);
+  if (tl_ring_[0] != nullptr) tl_written(0, r.wptr, e);
   const uint64_t slot = r.base + r.wptr;
   const IhEntry::Words words = e.encode();
   write_host(slot, words.data(), kIhEntryBytes);
@@ -182,6 +250,7 @@ bool InterruptHandler::cam_admit(IhEntry& e, uint64_t trace_id) {
     if (cam_busy_[i] && cam_keys_[i] == key) {
       ++cam_suppressed_;
       if (trace_ != nullptr && trace_id != 0) trace_->outcome(trace_id, Outcome::kFiltered);
+      if (tl_ring_[0] != nullptr) tl_dropped("cam_suppressed", e);
       return false;
     }
     if (!cam_busy_[i] && free_index == cam_keys_.size()) free_index = i;
@@ -189,6 +258,7 @@ bool InterruptHandler::cam_admit(IhEntry& e, uint64_t trace_id) {
   if (free_index == cam_keys_.size()) {
     ++cam_full_drops_;
     if (trace_ != nullptr && trace_id != 0) trace_->outcome(trace_id, Outcome::kRingLost);
+    if (tl_ring_[0] != nullptr) tl_dropped("cam_full_drop", e);
     return false;
   }
   cam_busy_[free_index] = true;
@@ -224,6 +294,7 @@ void InterruptHandler::write_ring1(const IhEntry& e, uint64_t trace_id) {
     // catches up with RPTR).
     ++ring1_drops_;
     if (trace_ != nullptr && trace_id != 0) trace_->outcome(trace_id, Outcome::kRingLost);
+    if (tl_ring_[0] != nullptr) tl_dropped("dropped_ring_full", e);
     if (cam_index(e) >= 0) {
       ++cam_lost_;
       cam_free(static_cast<uint32_t>(cam_index(e)));
@@ -231,6 +302,7 @@ void InterruptHandler::write_ring1(const IhEntry& e, uint64_t trace_id) {
     return;
   }
   ++r.unread;
+  if (tl_ring_[0] != nullptr) tl_written(1, r.wptr, e);
   const uint64_t slot = r.base + r.wptr;
   const IhEntry::Words words = e.encode();
   write_host(slot, words.data(), kIhEntryBytes);
@@ -269,6 +341,7 @@ void InterruptHandler::raise_msi() {
 void InterruptHandler::acknowledge(int ring, uint32_t value) {
   Ring& r = rings_[ring];
   const uint32_t new_rptr = value & (r.bytes - 1) & ~(kIhEntryBytes - 1);
+  if (tl_ring_[0] != nullptr) tl_consumed(ring, r.rptr, new_rptr);
   // Entries between the new RPTR and WPTR are still unread.
   r.unread = ((r.wptr - new_rptr) & (r.bytes - 1)) / kIhEntryBytes;
   if (r.overflow && r.unread == 0 && new_rptr != r.wptr) r.unread = r.bytes / kIhEntryBytes;

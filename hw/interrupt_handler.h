@@ -28,6 +28,10 @@
 //
 // Ports: source(name) (AT targets, one per interrupt source; InterruptExt), out (AT
 // initiator, host-memory writes and MSIs through the fabric), regs (register bus).
+// Timeline (set_timeline): each ring entry from the IH writing it to the host's RPTR write
+// that consumes it reaching the IH, on lanes "soc.gpu.ih.ring0 N" / "soc.gpu.ih.ring1 N"
+// (named by the entry's kind; an IH0 entry overwritten unread ends there as
+// "overwritten"); entries the IH drops (IH1 full, retry CAM) as zero-length slices.
 #pragma once
 
 #include <deque>
@@ -43,6 +47,7 @@
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
 #include "sim/core/time.h"
+#include "sim/core/timeline.h"
 #include "sim/core/tlm_ports.h"
 #include "sim/core/txn.h"
 
@@ -70,6 +75,8 @@ class InterruptHandler : public sc_core::sc_module {
   uint64_t timestamp_at(const sc_core::sc_time& t) const;
   // No entry waiting to be written and every written entry acknowledged by the host.
   bool idle() const;
+  // Draws ring entries on `t` (sim/core/timeline.h).
+  void set_timeline(Timeline* t);
 
  private:
   struct Ring {
@@ -103,6 +110,11 @@ class InterruptHandler : public sc_core::sc_module {
   void acknowledge(int ring, uint32_t rptr);
   uint32_t read_reg(uint64_t offset);
   void write_reg(uint64_t offset, uint32_t value);
+  // Timeline: an entry written at ring offset `offset`; entries in [from, to) consumed by
+  // an RPTR write; an entry dropped before any ring.
+  void tl_written(int ring, uint32_t offset, const IhEntry& e);
+  void tl_consumed(int ring, uint32_t from, uint32_t to);
+  void tl_dropped(const char* why, const IhEntry& e);
 
   std::vector<std::string> source_names_;
   std::vector<std::unique_ptr<AtTargetPort>> sources_;
@@ -126,6 +138,16 @@ class InterruptHandler : public sc_core::sc_module {
   std::vector<bool> cam_busy_;
   uint32_t cam_used_ = 0;
   std::vector<int32_t> ring0_slot_cam_;  // per IH0 slot: CAM index of the entry there, or -1
+  // Timeline (null: none): per ring slot, the unread entry drawn there.
+  struct TlSlot {
+    bool open = false;
+    size_t lane = 0;
+    uint64_t written_ps = 0;
+    const char* kind = "";
+    uint64_t va = 0;  // GPUVM faults
+  };
+  std::unique_ptr<TimelineLanes> tl_ring_[2];
+  std::vector<TlSlot> tl_slots_[2];
 
   stats::Group stats_;
   stats::Counter entries_{stats_, "entries", "count", "Entries written to IH0"};

@@ -36,6 +36,7 @@ class MshrWaiters {
     f(first_);
     for (Payload* p : more_) f(p);
   }
+  size_t size() const { return first_ == nullptr ? 0 : 1 + more_.size(); }
 
  private:
   Payload* first_ = nullptr;

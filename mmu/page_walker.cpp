@@ -64,6 +64,7 @@ void PageWalker::start(Walk* w) {
   w->start_ps = now_ps();
   w->generation = generation_[w->vmid % kVmids];
   queue_ns_.sample(static_cast<double>(w->start_ps - w->queued_ps) / 1000.0);
+  if (tl_ != nullptr) w->tl_lane = tl_->open(w->start_ps);
   const Root& root = roots_[w->vmid % kVmids];
   if (!root.set) {
     finish(w, WalkResult{});
@@ -143,6 +144,15 @@ void PageWalker::on_read(Payload& gp) {
 void PageWalker::finish(Walk* w, const WalkResult& r) {
   walk_ns_.sample(static_cast<double>(now_ps() - w->start_ps) / 1000.0);
   reads_per_walk_.sample(w->reads);
+  if (tl_ != nullptr) {
+    tl_->close(w->tl_lane, r.valid ? "walk" : "walk_invalid", w->start_ps, now_ps(),
+               TimelineArgs()
+                   .hex("va", w->va)
+                   .num("vmid", w->vmid)
+                   .num("reads", w->reads)
+                   .num("level", static_cast<uint64_t>(r.level))
+                   .real("queued_ns", static_cast<double>(w->start_ps - w->queued_ps) / 1000.0));
+  }
   WalkClient* client = w->client;
   const uint8_t vmid = w->vmid;
   const uint64_t va = w->va;

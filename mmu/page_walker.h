@@ -17,6 +17,8 @@
 // (prefetching) walks, and walker arbitration beyond FIFO.
 //
 // Ports: mem (AT initiator, page-table reads through the fabric).
+// Timeline (set_timeline): each walk from a free walker starting it to its result, on
+// lanes "soc.gpu.walker N" (at most `walkers` lanes: a lane is a walker).
 #pragma once
 
 #include <deque>
@@ -30,6 +32,7 @@
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
 #include "sim/core/time.h"
+#include "sim/core/timeline.h"
 #include "sim/core/tlm_ports.h"
 #include "sim/core/txn.h"
 
@@ -69,6 +72,8 @@ class PageWalker : public sc_core::sc_module {
   // The VMID's page-table base register: a PDE value (address of PDB2, VALID, SYSTEM).
   void set_root(uint8_t vmid, uint64_t root_pde);
   void walk(uint8_t vmid, uint64_t va, WalkClient* client, uint64_t tag);
+  // Draws each walk on `t` (sim/core/timeline.h).
+  void set_timeline(Timeline* t) { tl_ = std::make_unique<TimelineLanes>(*t, name(), timeline_sort::kWalker); }
   // Drops the page-walk-cache entries of the VMIDs in `vmid_mask` at the directory levels
   // in `level_mask` (bit kPdb2, kPdb1, kPdb0); walks of those VMIDs in flight will not
   // install what they read. Optionally only entries covering [first_va, last_va].
@@ -89,6 +94,7 @@ class PageWalker : public sc_core::sc_module {
     uint32_t reads = 0;
     uint64_t start_ps = 0;
     uint64_t queued_ps = 0;
+    size_t tl_lane = 0;  // timeline only
   };
   struct Root {
     bool set = false;
@@ -116,6 +122,7 @@ class PageWalker : public sc_core::sc_module {
   std::vector<std::unique_ptr<Walk>> walks_;  // owns every walk object (recycled)
   std::vector<Walk*> free_walks_;
   std::unique_ptr<TlbArray> pwc_[kPtb];  // PDB2, PDB1, PDB0; null: no cache at that level
+  std::unique_ptr<TimelineLanes> tl_;    // null: no timeline
 
   stats::Group stats_;
   stats::Counter walks_started_{stats_, "walks", "count", "Walks performed"};

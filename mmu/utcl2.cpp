@@ -32,6 +32,11 @@ Utcl2::Utcl2(sc_core::sc_module_name name, const config::Utcl2& cfg, const Clock
       lookup_interval_ps_(clock.cycles(cfg.lookup_interval_cycles()).value()),
       port_free_ps_(std::max(1u, cfg.ports()), 0) {}
 
+void Utcl2::set_timeline(Timeline* t) {
+  tl_misses_ = std::make_unique<TimelineLanes>(*t, name(), timeline_sort::kUtcl2);
+  tl_inval_ = std::make_unique<TimelineLanes>(*t, std::string(name()) + ".inv_eng17", timeline_sort::kUtcl2Invalidation);
+}
+
 bool Utcl2::retry_enabled(uint8_t vmid) const {
   return (ctx_[vmid % kVmids].cntl & regs::kVmCntlRetryFault) != 0;
 }
@@ -84,6 +89,10 @@ void Utcl2::miss(Payload& gp) {
   Mshr& m = mshrs_.insert(key);
   m.waiters.push_back(&gp);
   m.generation = generation_[tr.vmid % kVmids];
+  if (tl_misses_ != nullptr) {
+    m.tl_begin_ps = now_ps();
+    m.tl_lane = tl_misses_->open(m.tl_begin_ps);
+  }
   const Context& c = ctx_[tr.vmid % kVmids];
   if ((c.cntl & regs::kVmCntlEnable) == 0) {
     // A disabled context translates nothing: fault without walking.
@@ -145,6 +154,13 @@ void Utcl2::finish_walk(Key key, const WalkResult& r) {
     }
     answer_fault(*gp, retry, report, detect);
   });
+  if (tl_misses_ != nullptr) {
+    // Named by what the walk found: a fill, a fill dropped (an invalidation overtook it),
+    // a retry fault (NACKs) or a fatal one.
+    const char* what = !reported ? (r.valid && !current ? "stale_fill" : "fill") : retry ? "retry_fault" : "fatal_fault";
+    tl_misses_->close(m.tl_lane, what, m.tl_begin_ps, detect,
+                      TimelineArgs().hex("va", key.vpn << kPageShift).num("vmid", key.vmid).num("requests", m.waiters.size()));
+  }
   // Heavyweight invalidations waiting for this walk.
   std::vector<Invalidation*> waiting;
   for (const auto& inv : invalidations_in_flight_) {
@@ -257,6 +273,7 @@ void Utcl2::start_invalidation(uint32_t req) {
   inv->req = req;
   inv->start_ps = now_ps();
   inv->scope.vmid_mask = vmids;
+  if (tl_inval_ != nullptr) inv->tl_lane = tl_inval_->open(inv->start_ps);
   if (req & regs::kInvReqRange) {
     inv->scope.range = true;
     inv->scope.first_page = range_start_;
@@ -320,6 +337,13 @@ void Utcl2::complete(Invalidation* inv) {
   (type == 2 ? inv_heavy_ : type == 1 ? inv_light_ : inv_legacy_) += 1;
   if (s.range) ++inv_range_;
   inv_ns_.sample(static_cast<double>(now_ps() - inv->start_ps) / 1000.0);
+  if (tl_inval_ != nullptr) {
+    static const char* const kTypes[] = {"invalidate_legacy", "invalidate_lightweight", "invalidate_heavyweight"};
+    TimelineArgs a;
+    a.num("vmids", inv->vmids).num("dropped_entries", dropped);
+    if (s.range) a.hex("first_page", s.first_page).hex("last_page", s.last_page);
+    tl_inval_->close(inv->tl_lane, kTypes[type <= 2 ? type : 0], inv->start_ps, now_ps(), a);
+  }
   inv_ack_ |= inv->vmids;
   auto it = std::find_if(invalidations_in_flight_.begin(), invalidations_in_flight_.end(),
                          [inv](const auto& p) { return p.get() == inv; });

@@ -33,6 +33,8 @@
 //
 // Ports: in (AT target, translation requests, mmu::TranslationExt), ih_out (AT initiator,
 // fault interrupts), regs (context and invalidation registers on the register bus).
+// Timeline (set_timeline): each MSHR from its miss to its walk's result on lanes
+// "soc.gpu.utcl2 N" (named by the result), each invalidation on "soc.gpu.utcl2.inv_eng17 N".
 #pragma once
 
 #include <deque>
@@ -51,6 +53,7 @@
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
 #include "sim/core/time.h"
+#include "sim/core/timeline.h"
 #include "sim/core/tlm_ports.h"
 #include "sim/core/txn.h"
 
@@ -75,6 +78,8 @@ class Utcl2 : public sc_core::sc_module, private WalkClient {
 
   const TlbArray& tlb() const { return tlb_; }
   bool retry_enabled(uint8_t vmid) const;
+  // Draws misses in flight and invalidations on `t` (sim/core/timeline.h).
+  void set_timeline(Timeline* t);
 
   // Checks parameter combinations (throws InputError naming `key`).
   static void validate(const config::Utcl2& cfg, const std::string& key);
@@ -99,6 +104,8 @@ class Utcl2 : public sc_core::sc_module, private WalkClient {
   struct Mshr {
     MshrWaiters waiters;
     uint32_t generation = 0;
+    size_t tl_lane = 0;  // timeline only
+    uint64_t tl_begin_ps = 0;
   };
   struct Context {
     uint32_t cntl = 0;
@@ -113,6 +120,7 @@ class Utcl2 : public sc_core::sc_module, private WalkClient {
     uint64_t start_ps = 0;
     bool latency_done = false;
     std::set<Key> walks;  // heavyweight: walks in flight at the request
+    size_t tl_lane = 0;   // timeline only
   };
 
   void on_request(Payload& gp);
@@ -152,6 +160,7 @@ class Utcl2 : public sc_core::sc_module, private WalkClient {
   std::vector<std::unique_ptr<Invalidation>> invalidations_in_flight_;
   std::vector<InvalidationTarget*> l1_;
   std::function<void()> replay_target_;
+  std::unique_ptr<TimelineLanes> tl_misses_, tl_inval_;  // null: no timeline
 
   stats::Group stats_;
   stats::Counter lookups_{stats_, "lookups", "count", "Translation requests looked up"};

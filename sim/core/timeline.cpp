@@ -44,6 +44,7 @@ void Timeline::begin_event() {
 
 int Timeline::track(const std::string& name, int sort) {
   const int tid = next_track_++;
+  if (finished_) return tid;
   const std::string n = nlohmann::json(name).dump();
   begin_event();
   out_ << "{\"ph\":\"M\",\"pid\":" << kPid << ",\"tid\":" << tid << ",\"name\":\"thread_name\",\"args\":{\"name\":" << n << "}}";
@@ -54,6 +55,7 @@ int Timeline::track(const std::string& name, int sort) {
 }
 
 void Timeline::slice(int track, const std::string& name, uint64_t begin_ps, uint64_t end_ps, const std::string& args) {
+  if (finished_) return;
   begin_event();
   out_ << "{\"ph\":\"X\",\"pid\":" << kPid << ",\"tid\":" << track << ",\"name\":" << nlohmann::json(name).dump()
        << ",\"ts\":" << us(begin_ps) << ",\"dur\":" << us(end_ps >= begin_ps ? end_ps - begin_ps : 0);
@@ -62,6 +64,7 @@ void Timeline::slice(int track, const std::string& name, uint64_t begin_ps, uint
 }
 
 void Timeline::flow(const char* name, int from, uint64_t from_ps, int to, uint64_t to_ps) {
+  if (finished_) return;
   const uint64_t id = next_flow_++;
   begin_event();
   out_ << "{\"ph\":\"s\",\"pid\":" << kPid << ",\"tid\":" << from << ",\"name\":\"" << name << "\",\"cat\":\"flow\",\"id\":" << id
@@ -73,6 +76,10 @@ void Timeline::flow(const char* name, int from, uint64_t from_ps, int to, uint64
 
 void Timeline::finish() {
   if (finished_) return;
+  // Each may draw; none may add another (the list is taken first).
+  const auto pending = std::move(at_finish_);
+  at_finish_.clear();
+  for (const auto& fn : pending) fn();
   out_ << "\n]}\n";
   out_.flush();
   const bool ok = static_cast<bool>(out_);
@@ -96,6 +103,44 @@ int TimelineLanes::take(uint64_t begin_ps, uint64_t end_ps, size_t* lane) {
   busy_until_[i] = end_ps;
   if (lane != nullptr) *lane = i;
   return tracks_[i];
+}
+
+void TimelineArgs::key(const char* k) {
+  if (!s_.empty()) s_ += ',';
+  s_ += '"';
+  s_ += k;
+  s_ += "\":";
+}
+
+TimelineArgs& TimelineArgs::num(const char* k, uint64_t v) {
+  key(k);
+  s_ += std::to_string(v);
+  return *this;
+}
+
+TimelineArgs& TimelineArgs::real(const char* k, double v) {
+  key(k);
+  s_ += nlohmann::json(v).dump();
+  return *this;
+}
+
+TimelineArgs& TimelineArgs::hex(const char* k, uint64_t v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "\"0x%llx\"", static_cast<unsigned long long>(v));
+  key(k);
+  s_ += b;
+  return *this;
+}
+
+TimelineArgs& TimelineArgs::str(const char* k, const std::string& v) {
+  key(k);
+  s_ += nlohmann::json(v).dump();
+  return *this;
+}
+
+int TimelineTrack::id() {
+  if (id_ < 0) id_ = t_.track(name_, sort_);
+  return id_;
 }
 
 }  // namespace fl

@@ -58,8 +58,8 @@ FaultLedger::FaultLedger(sc_core::sc_module_name name) : sc_module(name) {
 
 void FaultLedger::set_timeline(Timeline* t) {
   timeline_ = t;
-  access_lanes_ = std::make_unique<TimelineLanes>(*t, "faulted access", 1000);
-  service_lanes_ = std::make_unique<TimelineLanes>(*t, "fault service", 100);
+  access_lanes_ = std::make_unique<TimelineLanes>(*t, "faulted access", timeline_sort::kFaultedAccess);
+  service_lanes_ = std::make_unique<TimelineLanes>(*t, "fault service", timeline_sort::kFaultService);
 }
 
 namespace {

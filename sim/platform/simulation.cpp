@@ -276,6 +276,8 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
   std::unique_ptr<Timeline> timeline;
   if (!opts.timeline_path.empty()) {
     timeline = std::make_unique<Timeline>(opts.timeline_path);
+    m.soc->set_timeline(timeline.get());
+    m.driver->set_timeline(timeline.get());
     m.ledger.set_timeline(timeline.get());
   }
 

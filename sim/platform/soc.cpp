@@ -115,4 +115,13 @@ Soc::Soc(sc_core::sc_module_name name, const config::Soc& cfg, uint64_t seed, Fa
   link->gpu_out.socket.bind(gpu.regs.in.socket);
 }
 
+void Soc::set_timeline(Timeline* t) {
+  gpu.utcl2.set_timeline(t);
+  gpu.walker.set_timeline(t);
+  gpu.ih.set_timeline(t);
+  for (hw::CopyEngine* e : gpu.sdma_engines()) e->set_timeline(t);
+  gpu.cp.set_timeline(t);
+  if (link) link->set_timeline(t);
+}
+
 }  // namespace fl::platform

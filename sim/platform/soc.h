@@ -34,6 +34,7 @@
 #include "mmu/utcl2.h"
 #include "sim/core/fault_trace.h"
 #include "sim/core/schema.h"
+#include "sim/core/timeline.h"
 
 namespace fl::platform {
 
@@ -76,6 +77,9 @@ class Soc : public sc_core::sc_module {
   Soc(sc_core::sc_module_name name, const config::Soc& cfg, uint64_t seed, FaultTrace* trace);
 
   bool apu() const { return apu_; }
+  // Draws the hardware units' work on `t`: UTCL2, walkers, IH rings, copy engines, the
+  // host link and the compute queues (sim/core/timeline.h, docs/timeline.md).
+  void set_timeline(Timeline* t);
 
   Gpu gpu;
   std::unique_ptr<hw::HostLink> link;
