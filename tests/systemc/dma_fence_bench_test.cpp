@@ -59,6 +59,8 @@ struct Bench : sc_core::sc_module {
   uint64_t resv_wait_done_ps = 0;
   // The deadlock.
   PendingFault fault;
+  // Owned here, not by the blocked worker's stack, which never unwinds once the run stops.
+  std::shared_ptr<DmaFence> f2;
   bool may_deadlock_before = false, may_deadlock_plain = true;
 
   void waiter() {
@@ -100,7 +102,7 @@ struct Bench : sc_core::sc_module {
   void fault_worker() {
     DriverThread t(cpu, hw::WorkClass::kWorker);
     sc_core::wait(from_ns(300));
-    auto f2 = DmaFence::create(queue);
+    f2 = DmaFence::create(queue);
     may_deadlock_plain = f2->may_deadlock();
     // The worker takes q0's retry fault; until it is serviced the queue's work cannot end
     // (no preemption with a fault pending), so neither can its fences.
