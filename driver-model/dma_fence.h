@@ -45,7 +45,10 @@ class FenceContext : public WaitResource {
   // The context's work cannot complete until `r` does its part (e.g. a pending fault's
   // service, which is a resource whose owner is the servicing thread). Counted: a
   // dependency added twice must be removed twice.
-  void add_dependency(const WaitResource* r) { deps_.push_back(r); }
+  void add_dependency(const WaitResource* r) {
+    deps_.push_back(r);
+    Waits::recheck();  // the new edge may close a cycle of waits already begun
+  }
   void remove_dependency(const WaitResource* r);
   bool has_dependency() const { return !deps_.empty(); }
 

@@ -80,6 +80,9 @@ class Driver : public sc_core::sc_module {
   // AMDKFD_IOC_SET_XNACK_MODE: the process's XNACK mode and its VMID's retry-fault bit.
   void set_xnack(bool on);
   GpuVm& vm() { return vm_; }
+  // The retry-fault service as a node of the wait-for graph (what an unmap waiting for a
+  // queue's pending faults waits for).
+  const WaitResource& fault_service() const { return irq_; }
   // Allocates a VRAM BO of `bytes` backed by chunks of `contiguous_bytes` (not physically
   // adjacent to each other), maps it at a VA aligned to the chunk size (or at `va`), and
   // flushes the TLB. Returns the VA.

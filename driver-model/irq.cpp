@@ -280,6 +280,7 @@ void IrqHandler::cam_ack(DriverThread& t, const IhEntry& e) {
 }
 
 void IrqHandler::soft_thread() {
+  soft_worker_.process = sc_core::sc_get_current_process_b();
   guard_process(name(), [this] {
     for (;;) {
       wait_for_work(soft_worker_);
@@ -302,6 +303,7 @@ void IrqHandler::soft_thread() {
 }
 
 void IrqHandler::ih1_thread() {
+  ih1_worker_.process = sc_core::sc_get_current_process_b();
   guard_process(name(), [this] {
     for (;;) {
       wait_for_work(ih1_worker_);

@@ -38,9 +38,11 @@
 #include "hw/ih_entry.h"
 #include "hw/sparse_memory.h"
 #include "sim/core/fault_trace.h"
+#include "sim/core/waits.h"
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
 #include "sim/core/timeline.h"
+#include "sim/core/waits.h"
 
 namespace fl::driver {
 
@@ -68,7 +70,10 @@ class FaultHandler {
   virtual void handle_fault_group(DriverThread& t, const std::vector<RetryFault>& faults) = 0;
 };
 
-class IrqHandler : public sc_core::sc_module, private FaultRing {
+// In the wait-for graph (sim/core/waits.h) the interrupt handler is "the retry-fault
+// service": its owners are the worker threads that service faults (IH1's and ih_soft's), so
+// an unmap waiting for pending faults leads to whatever those threads wait for.
+class IrqHandler : public sc_core::sc_module, public WaitResource, private FaultRing {
  public:
   // Where the driver put the IH rings (ring 1 absent when ih1_bytes is 0).
   struct Rings {
@@ -95,6 +100,14 @@ class IrqHandler : public sc_core::sc_module, private FaultRing {
   // "driver.irq.ih1_worker", "driver.irq.soft_worker" (sim/core/timeline.h).
   void set_timeline(Timeline* t);
 
+  std::string wait_label() const override { return "the retry-fault service of " + std::string(name()); }
+  const char* owner_relation() const override { return "run by"; }
+  void wait_owners(std::vector<const sc_core::sc_process_b*>& p, std::vector<const WaitResource*>&) const override {
+    for (const sc_core::sc_process_b* w : {ih1_worker_.process, soft_worker_.process}) {
+      if (w != nullptr) p.push_back(w);
+    }
+  }
+
   // Checks parameter combinations (throws InputError).
   static void validate(const config::IrqHandling& cfg, const std::string& key);
   // Checks the fault service against the hardware: BATCHED needs IH1; a GPU that replays
@@ -108,6 +121,7 @@ class IrqHandler : public sc_core::sc_module, private FaultRing {
     bool scheduled = false;
     bool running = false;
     sc_core::sc_event kick;
+    const sc_core::sc_process_b* process = nullptr;  // its thread, once started
   };
   struct SoftEntry {
     hw::IhEntry entry;

@@ -10,7 +10,7 @@ QueueEviction::QueueEviction(sc_core::sc_module_name name, const config::Kfd& cf
 
 void QueueEviction::wait_for(const std::function<void(std::function<void()>)>& op) {
   if (!op) return;
-  const ScopedWait registered("the command processor to unmap or map the queues of", name());
+  const ScopedWait registered("the command processor to unmap or map the queues of", name(), 0, control_.node);
   bool done = false;
   op([this, &done] {
     done = true;

@@ -22,6 +22,7 @@
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
 #include "sim/core/timeline.h"
+#include "sim/core/waits.h"
 
 namespace fl::driver {
 
@@ -30,6 +31,8 @@ namespace fl::driver {
 struct QueueControl {
   std::function<void(std::function<void()> done)> evict_all;
   std::function<void(std::function<void()> done)> restore_all;
+  // What a thread waiting for them waits on, in the wait-for graph (null: not a node).
+  const WaitResource* node = nullptr;
 };
 
 class QueueEviction : public sc_core::sc_module {

@@ -118,10 +118,11 @@ uint32_t CommandProcessor::busy_slots() const {
   return n;
 }
 
-void CommandProcessor::set_paused(Queue& q, bool paused) {
-  if (q.paused == paused) return;
+void CommandProcessor::set_paused(Queue& q, bool paused, bool hold_replays) {
+  if (q.paused == paused && (!paused || q.hold_replays == hold_replays)) return;
   q.paused = paused;
-  for (const Running& k : q.kernels) cu_.set_paused(k.kernel, paused);
+  q.hold_replays = hold_replays;
+  for (const Running& k : q.kernels) cu_.set_paused(k.kernel, paused, hold_replays);
 }
 
 void CommandProcessor::dispatch(QueueId id, const KernelSpec& spec, const KernelDescriptor& d,
@@ -278,18 +279,19 @@ void CommandProcessor::unmap(QueueId id) {
   const sc_core::sc_time timeout = from_ns(cfg_.preemption_timeout_ns());
   if (policy_->drains()) {
     // The kernels run on; the last one to finish completes the unmap (kernel_done).
+  } else if (!cfg_.preempt_with_fault_pending() && faults_pending(q) > 0) {
+    // The waves stop issuing, their faulted accesses keep replaying, and the save or reset
+    // starts once the last is serviced (or the timeout below resets the queue first).
+    ++preempt_.fault_waits;
+    set_paused(q, true, false);
+    q.awaiting_faults = true;
+    ++fault_waits_in_progress_;
+    await_faults(id, r, token, now_ps());
+    // A new edge unmap -> fault service may close a cycle of waits already begun.
+    if (q.awaiting_faults) Waits::recheck();
   } else {
-    set_paused(q, true);
-    const sc_core::sc_time t = from_ns(cfg_.unmap_queues_ns()) + policy_->save_time(r);
-    if (t <= timeout) {
-      const uint64_t saved = policy_->saves() ? r.state_bytes() : 0;
-      if (policy_->saves()) {
-        q.saved_state = r;
-        preempt_.saved_lds_bytes += r.lds_bytes;
-      }
-      events_.schedule(t, [this, id, r, saved] { finish_unmap(id, false, r.waves, saved); });
-      return;
-    }
+    preempt_waves(id, r, token, now_ps());
+    if (from_ns(cfg_.unmap_queues_ns()) + policy_->save_time(r) <= timeout) return;
   }
   events_.schedule(timeout, [this, id, token, r] {
     Queue& qq = queues_[id];
@@ -297,9 +299,55 @@ void CommandProcessor::unmap(QueueId id) {
     // The waves did not drain or save in time: the queue is reset (the driver's
     // preemption-timeout path).
     ++preempt_.timeouts;
+    stop_awaiting_faults(qq);
     set_paused(qq, true);
     finish_unmap(id, true, r.waves, 0);
   });
+}
+
+void CommandProcessor::await_faults(QueueId id, const Residency& r, uint64_t token, uint64_t since_ps) {
+  Queue& q = queues_[id];
+  if (q.drain_token != token || q.state != State::kUnmapping) {
+    stop_awaiting_faults(q);
+    return;
+  }
+  for (const Running& k : q.kernels) {
+    if (cu_.faults_pending(k.kernel) > 0) {
+      cu_.when_no_fault_pending(k.kernel, [this, id, r, token, since_ps] { await_faults(id, r, token, since_ps); });
+      return;
+    }
+  }
+  preempt_.fault_wait_ns.sample(static_cast<double>(now_ps() - since_ps) / 1000.0);
+  stop_awaiting_faults(q);
+  // Not from inside the callback of the access whose translation cleared the last fault.
+  events_.schedule(sc_core::SC_ZERO_TIME, [this, id, r, token, since_ps] { preempt_waves(id, r, token, since_ps); });
+}
+
+void CommandProcessor::stop_awaiting_faults(Queue& q) {
+  if (!q.awaiting_faults) return;
+  q.awaiting_faults = false;
+  --fault_waits_in_progress_;
+}
+
+uint64_t CommandProcessor::faults_pending(const Queue& q) const {
+  uint64_t n = 0;
+  for (const Running& k : q.kernels) n += cu_.faults_pending(k.kernel);
+  return n;
+}
+
+void CommandProcessor::preempt_waves(QueueId id, const Residency& r, uint64_t token, uint64_t unmap_start_ps) {
+  Queue& q = queues_[id];
+  if (q.drain_token != token || q.state != State::kUnmapping) return;
+  set_paused(q, true);
+  const sc_core::sc_time t = from_ns(cfg_.unmap_queues_ns()) + policy_->save_time(r);
+  // The timeout runs from the unmap's start: a save that would end past it is left to it.
+  if (now_ps() + t.value() - unmap_start_ps > from_ns(cfg_.preemption_timeout_ns()).value()) return;
+  const uint64_t saved = policy_->saves() ? r.state_bytes() : 0;
+  if (policy_->saves()) {
+    q.saved_state = r;
+    preempt_.saved_lds_bytes += r.lds_bytes;
+  }
+  events_.schedule(t, [this, id, r, saved] { finish_unmap(id, false, r.waves, saved); });
 }
 
 void CommandProcessor::finish_unmap(QueueId id, bool timed_out, uint64_t waves, uint64_t saved_bytes) {

@@ -7,6 +7,10 @@
 //   (UNMAP_QUEUES) costs unmap_queues_ns plus the preemption of its resident waves.
 // - Dispatch: a kernel dispatched on a queue starts on the compute units once the queue is
 //   mapped; its descriptor (hw/kernel_descriptor.h) tells which state it leaves resident.
+// - Faults pending (preempt_with_fault_pending off, as on gfx9): a save or reset cannot
+//   start while any of the queue's waves has a NACKed access still replaying (the trap
+//   handler waits for outstanding memory accesses); the waves stop issuing at once and
+//   the preemption starts when the last pending fault is serviced, or times out.
 // - Preemption, by policy (preemption_mode, one class per mode):
 //     CWSR        the trap handler saves every resident wave: per wave cwsr_per_wave_ns,
 //                 registers (VGPR, SGPR, HWREG) at cwsr_register_gb_per_s and LDS at
@@ -21,8 +25,9 @@
 // - The driver's interface (kfd_device_queue_manager.c evict/restore): evict(queue) unmaps
 //   a queue and keeps it off the GPU until restore(queue).
 // Abstracts away: the runlist IB and MQD memory traffic, priorities and gang scheduling,
-// per-pipe arbitration, the trap handler's wait for in-flight memory accesses (accesses
-// past translation complete during the save), and what a reset loses: a reset queue's
+// per-pipe arbitration, the trap handler's wait for memory accesses already past translation
+// (they complete during the save; only NACKed ones hold a save up, see above), and what a
+// reset loses: a reset queue's
 // waves resume where they were when it is mapped again.
 //
 // Ports: none; it drives the compute units (ComputeUnits::launch, set_paused) directly.
@@ -46,6 +51,7 @@
 #include "sim/core/schema.h"
 #include "sim/core/stats.h"
 #include "sim/core/timeline.h"
+#include "sim/core/waits.h"
 
 namespace fl::hw {
 
@@ -100,10 +106,22 @@ class WaveResetPreemption : public PreemptionPolicy {
   double reset_ns_;
 };
 
-class CommandProcessor : public sc_core::sc_module {
+// In the wait-for graph (sim/core/waits.h) the command processor is the node a driver
+// thread waiting for an unmap points at: while an unmap waits for pending faults, it waits
+// for their service (set_fault_service), so a service that waits for that thread closes a
+// cycle.
+class CommandProcessor : public sc_core::sc_module, public WaitResource {
  public:
   CommandProcessor(sc_core::sc_module_name name, const config::CommandProcessor& cfg,
                    const config::ComputeUnits& cu_cfg, double vram_gb_per_s, ComputeUnits& cu);
+
+  // The driver's retry-fault service, as a node of the wait-for graph.
+  void set_fault_service(const WaitResource* r) { fault_service_ = r; }
+  std::string wait_label() const override { return std::string("the unmap of queues by ") + name(); }
+  const char* owner_relation() const override { return "which waits for"; }
+  void wait_owners(std::vector<const sc_core::sc_process_b*>&, std::vector<const WaitResource*>& r) const override {
+    if (fault_service_ != nullptr && fault_waits_in_progress_ > 0) r.push_back(fault_service_);
+  }
 
   using QueueId = size_t;
   struct PreemptResult {
@@ -159,6 +177,8 @@ class CommandProcessor : public sc_core::sc_module {
     bool in_runlist = false;     // waiting for a slot
     bool saved = false;          // wave state is in the CWSR area
     bool paused = false;         // its kernels are stopped on the CUs
+    bool hold_replays = true;    // while paused: NACKed accesses wait too (else they replay)
+    bool awaiting_faults = false;  // its unmap waits for its pending faults
     Residency saved_state;
     std::vector<Running> kernels;
     std::deque<Pending> pending;
@@ -181,8 +201,14 @@ class CommandProcessor : public sc_core::sc_module {
   void map(QueueId q);
   void mapped(QueueId q);
   void unmap(QueueId q);
+  // The save or reset of an unmap, once the waves can be preempted.
+  void preempt_waves(QueueId q, const Residency& r, uint64_t token, uint64_t unmap_start_ps);
+  uint64_t faults_pending(const Queue& q) const;
+  // Waits (re-registering) until no kernel of the queue has a fault pending, then preempts.
+  void await_faults(QueueId q, const Residency& r, uint64_t token, uint64_t since_ps);
+  void stop_awaiting_faults(Queue& q);
   void finish_unmap(QueueId q, bool timed_out, uint64_t waves, uint64_t saved_bytes);
-  void set_paused(Queue& q, bool paused);
+  void set_paused(Queue& q, bool paused, bool hold_replays = true);
   void start_kernels(QueueId q);
   void kernel_done(QueueId q, const std::string& kernel);
   void fill_slots();
@@ -197,6 +223,8 @@ class CommandProcessor : public sc_core::sc_module {
   CuResources res_;
   std::unique_ptr<PreemptionPolicy> policy_;
   ComputeUnits& cu_;
+  const WaitResource* fault_service_ = nullptr;
+  uint32_t fault_waits_in_progress_ = 0;  // unmaps waiting for pending faults
   EventQueue events_;
   std::vector<Queue> queues_;
   std::map<std::string, QueueId> by_name_;
@@ -227,6 +255,9 @@ class CommandProcessor : public sc_core::sc_module {
     stats::Counter waves{group, "waves", "count", "Resident waves preempted"};
     stats::Counter timeouts{group, "timeouts", "count", "Preemptions that exceeded soc.gpu.cp.preemption_timeout_ns (queue reset)"};
     stats::Counter hangs{group, "hangs", "count", "Unmaps that never completed (fault injection: soc.gpu.cp.unmap_hangs)"};
+    stats::Counter fault_waits{group, "fault_waits", "count",
+                               "Unmaps that waited for the queue's pending retry faults first (preempt_with_fault_pending off)"};
+    stats::Histogram fault_wait_ns{group, "fault_wait_ns", "ns", "Time such an unmap waited for the pending faults"};
   };
   PreemptStats preempt_{"preempt"};
 };

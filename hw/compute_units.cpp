@@ -18,6 +18,7 @@ struct AccessExt : tlm::tlm_extension<AccessExt> {
   uint64_t first_report = 0;
   uint64_t index = 0;   // in its wave
   uint32_t bytes = 0;
+  bool fault_pending = false;  // NACKed, not yet translated
   tlm::tlm_extension_base* clone() const override { return new AccessExt(*this); }
   void copy_from(const tlm::tlm_extension_base& o) override { *this = static_cast<const AccessExt&>(o); }
 };
@@ -109,16 +110,51 @@ void ComputeUnits::launch(const KernelSpec& spec, std::function<void(KernelEnd)>
   for (Wave& w : kp->waves) pump(w);
 }
 
-void ComputeUnits::set_paused(const std::string& kernel, bool paused) {
+void ComputeUnits::set_paused(const std::string& kernel, bool paused, bool hold_replays) {
   for (auto& k : kernels_) {
-    if (k->spec.name != kernel || k->paused == paused) continue;
+    if (k->spec.name != kernel) continue;
+    const bool was_holding = k->paused && k->hold_replays;
+    if (k->paused == paused && (!paused || k->hold_replays == hold_replays)) continue;
     k->paused = paused;
-    if (paused) continue;
-    std::vector<Payload*> held;
-    held.swap(k->held_replays);
-    for (Payload* gp : held) translate(*gp);
-    for (Wave& w : k->waves) pump(w);
+    k->hold_replays = hold_replays;
+    if (paused && hold_replays) continue;
+    if (was_holding) {
+      std::vector<Payload*> held;
+      held.swap(k->held_replays);
+      for (Payload* gp : held) translate(*gp);
+    }
+    if (!paused) {
+      for (Wave& w : k->waves) pump(w);
+    }
   }
+}
+
+uint64_t ComputeUnits::faults_pending(const std::string& kernel) const {
+  uint64_t n = 0;
+  for (const auto& k : kernels_) {
+    if (k->spec.name == kernel && !k->ended) n += k->fault_pending;
+  }
+  return n;
+}
+
+void ComputeUnits::when_no_fault_pending(const std::string& kernel, std::function<void()> fn) {
+  for (auto& k : kernels_) {
+    if (k->spec.name == kernel && !k->ended && k->fault_pending > 0) {
+      k->on_no_fault_pending.push_back(std::move(fn));
+      return;
+    }
+  }
+  fn();
+}
+
+void ComputeUnits::fault_resolved(Payload& gp, Kernel& k) {
+  AccessExt& a = static_cast<Txn&>(gp).ensure<AccessExt>();
+  if (!a.fault_pending) return;
+  a.fault_pending = false;
+  if (--k.fault_pending > 0) return;
+  auto waiters = std::move(k.on_no_fault_pending);
+  k.on_no_fault_pending.clear();
+  for (auto& fn : waiters) fn();
 }
 
 void ComputeUnits::pump(Wave& w) {
@@ -235,6 +271,8 @@ void ComputeUnits::on_translation(Payload& gp, const sc_core::sc_time& delay) {
       ++faulted_;
       a.first_detect_ps = tr.fault_detect_ps;
       a.first_report = tr.fault_report;
+      a.fault_pending = true;
+      ++w.kernel->fault_pending;
     }
     if (on_command_) {
       // Replayable fault: parked until the driver's replay command (replay()).
@@ -252,6 +290,7 @@ void ComputeUnits::on_translation(Payload& gp, const sc_core::sc_time& delay) {
     return;
   }
   translation_ns_.sample(static_cast<double>(now_ps() + delay.value() - a.attempt_ps) / 1000.0);
+  fault_resolved(gp, *w.kernel);
   if (a.nacks > 0 && trace_ != nullptr) {
     trace_->access_resolved(w.kernel->spec.pasid, a.va, ps(a.first_detect_ps), a.first_report, a.nacks);
   }
@@ -280,6 +319,7 @@ void ComputeUnits::retire(Payload& gp, Wave& w, AccessOutcome outcome) {
     access_observer_(AccessRecord{&k.spec.name, w.index, a.index, a.va - k.spec.base_va, a.bytes, a.write,
                                   a.issue_ps - k.start_ps, now_ps() - a.issue_ps, a.nacks > 0, outcome});
   }
+  fault_resolved(gp, *w.kernel);
   gp.release();
   --in_flight_;
   --w.outstanding;
@@ -318,7 +358,7 @@ void ComputeUnits::kill(uint8_t vmid) {
 
 void ComputeUnits::replay_one(Payload& gp) {
   Kernel& k = *static_cast<Wave*>(static_cast<Txn&>(gp).ensure<AccessExt>().wave)->kernel;
-  if (k.paused) {
+  if (k.paused && k.hold_replays) {
     k.held_replays.push_back(&gp);
   } else {
     translate(gp);

@@ -123,7 +123,14 @@ class ComputeUnits : public sc_core::sc_module {
 
   // Preemption (the command processor): a paused kernel's waves issue nothing new and hold
   // their NACKed accesses' replays until resumed; accesses already past translation finish.
-  void set_paused(const std::string& kernel, bool paused);
+  // With hold_replays false the waves only stop issuing and their NACKed accesses go on
+  // replaying (a trap handler waiting for outstanding memory accesses).
+  void set_paused(const std::string& kernel, bool paused, bool hold_replays = true);
+  // Accesses of `kernel` with a retry fault pending: NACKed at least once and not yet
+  // translated (nor ended).
+  uint64_t faults_pending(const std::string& kernel) const;
+  // Runs `fn` once no access of `kernel` has a fault pending (now, if none has).
+  void when_no_fault_pending(const std::string& kernel, std::function<void()> fn);
 
   // The driver's fault-replay command (through the VM block's register): every access
   // parked by a retry NACK replays. Ignored when the GPU replays on its retry timer.
@@ -161,7 +168,10 @@ class ComputeUnits : public sc_core::sc_module {
     bool ended = false;
     std::vector<uint32_t> chase_next;  // POINTER_CHASE: the slot after each slot
     bool paused = false;                // preempted (set_paused)
+    bool hold_replays = true;           // while paused, NACKed accesses wait (else replay)
     std::vector<Payload*> held_replays;  // replays due while paused
+    uint64_t fault_pending = 0;          // accesses NACKed and not yet translated or ended
+    std::vector<std::function<void()>> on_no_fault_pending;
     uint64_t start_ps = 0;               // launch time
   };
 
@@ -174,6 +184,8 @@ class ComputeUnits : public sc_core::sc_module {
   void on_data(Payload& gp);
   void retire(Payload& gp, Wave& w, AccessOutcome outcome);
   void maybe_end(Kernel& k);
+  // The access's pending fault, if it had one, is over (translated, fatal or dropped).
+  void fault_resolved(Payload& gp, Kernel& k);
   uint64_t next_offset(Wave& w);
 
   config::ComputeUnits cfg_;

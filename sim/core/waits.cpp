@@ -35,6 +35,14 @@ uint64_t ended_count = 0;
 uint64_t deadlock_count = 0;
 
 std::string since(const Wait& w) { return format_duration_ns(static_cast<double>(w.since_ps) / 1000.0); }
+
+void report_deadlock(const std::vector<std::string>& cycle) {
+  ++deadlock_count;
+  std::string m = "deadlock at " + format_duration_ns(static_cast<double>(sc_core::sc_time_stamp().value()) / 1000.0) +
+                  ": a cycle of waits, none of which can end (each waits for the next):";
+  for (const std::string& l : cycle) m += "\n  " + l;
+  report_sim_error(m);
+}
 }  // namespace
 
 namespace {
@@ -103,15 +111,23 @@ uint64_t Waits::begin(const char* what, const char* object, uint64_t number, con
   if (on != nullptr) {
     const std::vector<std::string> cycle = cycle_through(p, on);
     waiting_on()[p] = id;
-    if (!cycle.empty()) {
-      ++deadlock_count;
-      std::string m = "deadlock at " + format_duration_ns(static_cast<double>(sc_core::sc_time_stamp().value()) / 1000.0) +
-                      ": a cycle of waits, none of which can end (each waits for the next):";
-      for (const std::string& l : cycle) m += "\n  " + l;
-      report_sim_error(m);
-    }
+    if (!cycle.empty()) report_deadlock(cycle);
   }
   return id;
+}
+
+void Waits::recheck() {
+  if (deadlock_count > 0) return;  // the run is stopping with the first
+  for (const auto& [p, id] : waiting_on()) {
+    const Wait& w = table().at(id);
+    std::vector<std::string> cycle = cycle_through(p, w.on);
+    if (cycle.empty()) continue;
+    const std::string now = " (now), ";
+    const size_t at = cycle.front().find(now);
+    if (at != std::string::npos) cycle.front().replace(at, now.size(), " (since " + since(w) + "), ");
+    report_deadlock(cycle);
+    return;
+  }
 }
 
 void Waits::end(uint64_t id) {

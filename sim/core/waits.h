@@ -59,6 +59,9 @@ class Waits {
   static uint64_t deadlocks();
   // The cycle `process` would close by waiting on `on`, as the report's lines (empty: none).
   static std::vector<std::string> cycle_through(const sc_core::sc_process_b* process, const WaitResource* on);
+  // A resource gained an owner that is not a process (a resource it now waits for): that
+  // can close a cycle of waits that have all begun already, so they are walked again.
+  static void recheck();
 };
 
 // Registers a wait for the scope.

@@ -93,6 +93,7 @@ driver::QueueControl process_queue_control(hw::CommandProcessor& cp) {
     for (const auto q : *mine) op(q, one_done);
   };
   driver::QueueControl c;
+  c.node = &cp;
   c.evict_all = [&cp, mine, on_each](std::function<void()> done) {
     mine->clear();
     for (hw::CommandProcessor::QueueId q = 0; q < cp.queue_count(); ++q) {
@@ -229,6 +230,7 @@ int run_simulation(const RunOptions& opts, std::ostream& out, std::ostream& err)
   plat.queues = process_queue_control(m.soc->gpu.cp);
   plat.replay_on_command = rc.msg.soc().gpu().cu().replay() == config::ComputeUnits::ON_REPLAY_COMMAND;
   m.driver = std::make_unique<driver::Driver>("driver", rc.msg.driver(), plat, &m.ledger);
+  m.soc->gpu.cp.set_fault_service(&m.driver->fault_service());
   if (rc.msg.sim().check_translations()) {
     m.checker = std::make_unique<TranslationChecker>(m.driver->svm());
     cu.set_translation_observer([&m](uint16_t pasid, uint64_t va, uint64_t pa, bool system) {
