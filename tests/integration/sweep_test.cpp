@@ -28,6 +28,18 @@ std::vector<std::string> lines_of(const std::string& text) {
   return v;
 }
 
+// Each sweep of SPEC into OUT with one case's extra arguments exits 2 with its message.
+void expect_input_errors(const std::string& spec, const std::string& out,
+                         const std::vector<std::pair<std::vector<std::string>, std::string>>& cases) {
+  for (const auto& [extra, what] : cases) {
+    std::vector<std::string> args = {"sweep", spec, "--out", out};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const RunResult r = run_faultline(args);
+    EXPECT_EQ(r.status, 2) << extra.back();
+    EXPECT_NE(r.err.find(what), std::string::npos) << extra.back() << " -> " << r.err;
+  }
+}
+
 TEST(Sweep, AThreeByThreeSweepGathersItsTableAndARerunRunsNothing) {
   const std::string d = temp_dir("sweep3x3");
   const std::string w = workload(d,
@@ -145,13 +157,7 @@ TEST(Sweep, BadExecutorOptionsAreInputErrors) {
       {{"--points-from", write_file(d, "points.txt", "soc.pcie.gen=4\nsoc.pcie.gen=5\n")}, "points.txt:2: 'soc.pcie.gen=5' is no point"},
       {{"--points-from", d + "/absent.txt"}, "absent.txt"},
   };
-  for (const auto& [extra, what] : bad) {
-    std::vector<std::string> args = {"sweep", spec, "--out", d + "/out"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    const RunResult r = run_faultline(args);
-    EXPECT_EQ(r.status, 2) << extra.front();
-    EXPECT_NE(r.err.find(what), std::string::npos) << extra.front() << " -> " << r.err;
-  }
+  expect_input_errors(spec, d + "/out", bad);
 }
 
 TEST(Sweep, PointsFromRunsOnlyTheNamedPointsAndWritesNoTable) {
@@ -242,13 +248,7 @@ TEST(Sweep, CommandLineConfigAndSetApplyToEveryPointAndPinVariables) {
       {{"--config", d + "/none.textproto"}, "none.textproto: no such file"},
       {{"--set", "$waves=1", "--set", "$other=1"}, "'$other': ${other} does not appear in"},
   };
-  for (const auto& [extra, what] : bad) {
-    std::vector<std::string> args = {"sweep", spec, "--out", d + "/bad"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    const RunResult b = run_faultline(args);
-    EXPECT_EQ(b.status, 2) << extra.back();
-    EXPECT_NE(b.err.find(what), std::string::npos) << extra.back() << " -> " << b.err;
-  }
+  expect_input_errors(spec, d + "/bad", bad);
 }
 
 TEST(Sweep, BadWorkloadVariablesAreInputErrorsNamingTheLine) {

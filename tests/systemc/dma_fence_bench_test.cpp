@@ -10,6 +10,7 @@
 
 #include "driver-model/dma_fence.h"
 #include "driver-model/driver_thread.h"
+#include "bench_host.h"
 #include "hw/host_cpu.h"
 #include "sim/core/errors.h"
 #include "sim/core/sim_status.h"
@@ -30,24 +31,17 @@ struct PendingFault : WaitResource {
   }
 };
 
-config::HostCpu cpu_config() {
-  config::HostCpu c;
-  c.set_cores(4);
-  return c;
-}
-
 struct Bench : sc_core::sc_module {
   SC_HAS_PROCESS(Bench);
   explicit Bench(sc_core::sc_module_name n)
-      : sc_module(n), cpu("cpu", cpu_config()), regs("regs", [](Payload& gp) { gp.release(); }) {
-    cpu.mmio.socket.bind(regs.socket);
+      : sc_module(n) {
     SC_THREAD(waiter);
     SC_THREAD(signaller);
     SC_THREAD(reservations);
     SC_THREAD(fault_worker);
   }
-  hw::HostCpu cpu;
-  AtTargetPort regs;
+  BenchHost host;
+  hw::HostCpu& cpu = host.cpu;
   FenceContext sdma{"sdma0"};
   FenceContext queue{"queue q0"};
   std::shared_ptr<DmaFence> f1 = DmaFence::create(sdma);

@@ -8,6 +8,7 @@
 #include <systemc>
 
 #include "driver-model/driver_thread.h"
+#include "bench_host.h"
 #include "hw/host_cpu.h"
 #include "sim/core/errors.h"
 #include "sim/core/sim_status.h"
@@ -18,27 +19,18 @@
 namespace fl::driver {
 namespace {
 
-config::HostCpu cpu_config() {
-  config::HostCpu c;
-  c.set_cores(4);
-  return c;
-}
-
 struct Bench : sc_core::sc_module {
   SC_HAS_PROCESS(Bench);
   explicit Bench(sc_core::sc_module_name n)
       : sc_module(n),
-        cpu("cpu", cpu_config()),
-        regs("regs", [](Payload& gp) { gp.release(); }),  // no MMIO here; the port must be bound
         a("lock_a", false),
         b("lock_b", true) {
-    cpu.mmio.socket.bind(regs.socket);
     SC_THREAD(first);
     SC_THREAD(second);
     SC_THREAD(bystander);
   }
-  hw::HostCpu cpu;
-  AtTargetPort regs;
+  BenchHost host;
+  hw::HostCpu& cpu = host.cpu;
   hw::HostLock a, b;
 
   void first() {
