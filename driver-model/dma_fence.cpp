@@ -22,6 +22,11 @@ void DmaFence::signal() {
 
 void DmaFence::wait(DriverThread& t, double wakeup_ns) {
   if (signaled_) return;
+  if (enable_signaling_) {
+    auto fn = std::move(enable_signaling_);
+    enable_signaling_ = nullptr;
+    fn();
+  }
   t.release();
   {
     const ScopedWait registered("fence", ctx_.name().c_str(), seqno_, this);

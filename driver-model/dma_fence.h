@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,6 +52,12 @@ class FenceContext : public WaitResource {
   }
   void remove_dependency(const WaitResource* r);
   bool has_dependency() const { return !deps_.empty(); }
+  // When set, whether the context's work is held up right now by something a reclaiming
+  // waiter may hold (a KFD eviction fence: the queues have retry faults pending and the GPU
+  // cannot preempt them), which answers may_deadlock instead of has_dependency: a context
+  // that always depends on the command processor only risks a deadlock while it waits.
+  void set_blocked(std::function<bool()> blocked) { blocked_ = std::move(blocked); }
+  bool blocked() const { return blocked_ ? blocked_() : has_dependency(); }
 
   uint64_t next_seqno() { return ++last_seqno_; }
 
@@ -64,6 +71,7 @@ class FenceContext : public WaitResource {
   std::string name_;
   uint64_t last_seqno_ = 0;
   std::vector<const WaitResource*> deps_;
+  std::function<bool()> blocked_;
 };
 
 class DmaFence : public WaitResource {
@@ -80,7 +88,10 @@ class DmaFence : public WaitResource {
   // dma_fence_wait: blocks `t` (without a core) until signalled, then `wakeup_ns`.
   void wait(DriverThread& t, double wakeup_ns);
   // Seed 001's query: would waiting on this fence from reclaim risk a deadlock?
-  bool may_deadlock() const { return !signaled_ && ctx_.has_dependency(); }
+  bool may_deadlock() const { return !signaled_ && ctx_.blocked(); }
+  // dma_fence_ops.enable_signaling: run once, when the first waiter begins to wait on the
+  // unsignalled fence (a KFD eviction fence starts evicting the queues then).
+  void set_enable_signaling(std::function<void()> fn) { enable_signaling_ = std::move(fn); }
 
   FenceContext& context() const { return ctx_; }
   uint64_t seqno() const { return seqno_; }
@@ -97,6 +108,7 @@ class DmaFence : public WaitResource {
   bool signaled_ = false;
   uint64_t signal_ps_ = 0;
   sc_core::sc_event signal_event_;
+  std::function<void()> enable_signaling_;
 };
 
 // enum dma_resv_usage (include/linux/dma-resv.h), strongest first.

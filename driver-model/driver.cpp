@@ -86,6 +86,7 @@ Driver::Driver(sc_core::sc_module_name name, const config::Driver& cfg, const Pl
            IrqHandler::Rings{layout_.ih_ring, p.ih.ring_bytes(0), layout_.ih_wptr_wb,
                              layout_.ih1_ring, p.ih.ring_bytes(1), p.ih.retry_cam()},
            sched_, svm_, trace),
+      ttm_("ttm", cfg.ttm(), p.host_mem.capacity(), p.cpu, queues_, p.queues),
       kill_queues_(p.kill_queues),
       utcl2_(p.utcl2) {
   IrqHandler::validate_hardware(cfg.irq(), "driver.irq", p.ih.has_ring1(), p.replay_on_command);

@@ -30,6 +30,7 @@
 #include "driver-model/sdma_jobs.h"
 #include "driver-model/smi_events.h"
 #include "driver-model/svm.h"
+#include "driver-model/ttm.h"
 #include "hw/copy_engine.h"
 #include "hw/host_cpu.h"
 #include "hw/host_intc.h"
@@ -77,6 +78,7 @@ class Driver : public sc_core::sc_module {
   Svm& svm() { return svm_; }
   SmiEvents& smi() { return smi_; }
   QueueEviction& queue_eviction() { return queues_; }
+  Ttm& ttm() { return ttm_; }
   // AMDKFD_IOC_SET_XNACK_MODE: the process's XNACK mode and its VMID's retry-fault bit.
   void set_xnack(bool on);
   GpuVm& vm() { return vm_; }
@@ -142,6 +144,7 @@ class Driver : public sc_core::sc_module {
   QueueEviction queues_;
   Svm svm_;
   IrqHandler irq_;
+  Ttm ttm_;
   std::function<void(uint8_t)> kill_queues_;
   mmu::Utcl2& utcl2_;
 

@@ -33,6 +33,10 @@ struct QueueControl {
   std::function<void(std::function<void()> done)> restore_all;
   // What a thread waiting for them waits on, in the wait-for graph (null: not a node).
   const WaitResource* node = nullptr;
+  // Whether an unmap now would have to wait for retry faults to be serviced first (the
+  // queues have faults pending and the GPU cannot preempt them): what a KFD eviction
+  // fence answers to "may this deadlock?". Unset: never.
+  std::function<bool()> blocked_by_faults;
 };
 
 class QueueEviction : public sc_core::sc_module {

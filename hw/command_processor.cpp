@@ -329,6 +329,11 @@ void CommandProcessor::stop_awaiting_faults(Queue& q) {
   --fault_waits_in_progress_;
 }
 
+bool CommandProcessor::preemption_needs_fault_service() const {
+  if (cfg_.preempt_with_fault_pending()) return false;
+  return std::any_of(queues_.begin(), queues_.end(), [this](const Queue& q) { return faults_pending(q) > 0; });
+}
+
 uint64_t CommandProcessor::faults_pending(const Queue& q) const {
   uint64_t n = 0;
   for (const Running& k : q.kernels) n += cu_.faults_pending(k.kernel);

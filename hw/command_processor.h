@@ -123,6 +123,10 @@ class CommandProcessor : public sc_core::sc_module, public WaitResource {
     if (fault_service_ != nullptr && fault_waits_in_progress_ > 0) r.push_back(fault_service_);
   }
 
+  // Whether unmapping a queue now would first wait for its pending retry faults to be
+  // serviced (a queue has some, and preempt_with_fault_pending is off).
+  bool preemption_needs_fault_service() const;
+
   using QueueId = size_t;
   struct PreemptResult {
     double latency_ns = 0;    // eviction request to queue unmapped

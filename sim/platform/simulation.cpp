@@ -94,6 +94,7 @@ driver::QueueControl process_queue_control(hw::CommandProcessor& cp) {
   };
   driver::QueueControl c;
   c.node = &cp;
+  c.blocked_by_faults = [&cp] { return cp.preemption_needs_fault_service(); };
   c.evict_all = [&cp, mine, on_each](std::function<void()> done) {
     mine->clear();
     for (hw::CommandProcessor::QueueId q = 0; q < cp.queue_count(); ++q) {

@@ -35,6 +35,9 @@ const char* kind_name(const wl::Op& op) {
     case wl::Op::kCpuTouch: return "cpu_touch";
     case wl::Op::kSetXnack: return "set_xnack";
     case wl::Op::kHoldLock: return "hold_lock";
+    case wl::Op::kBoCreate: return "bo_create";
+    case wl::Op::kBoFree: return "bo_free";
+    case wl::Op::kMemoryPressure: return "memory_pressure";
     case wl::Op::KIND_NOT_SET: break;
   }
   return "empty op";
@@ -126,8 +129,15 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
   std::map<std::string, uint64_t> copy_buffers;  // dma_copy buffer -> window
   std::set<std::string> children;
   std::set<std::string> vram_bos;
+  std::map<std::string, bool> ttm_bos;  // bo_create name -> freed
   size_t launches = 0;
   bool xnack = !cfg.driver().vm().noretry();
+  const uint64_t host_bytes = cfg.soc().host().dram().capacity_bytes();
+  const auto ttm_limit = static_cast<uint64_t>(static_cast<double>(host_bytes) * cfg.driver().ttm().pages_limit_percent() / 100.0);
+  if (cfg.driver().ttm().fence_policy() == config::Ttm::PREEMPT_MID_FAULT && !cfg.soc().gpu().cp().preempt_with_fault_pending()) {
+    throw InputError(w.source + ": driver.ttm.fence_policy PREEMPT_MID_FAULT relies on the GPU preempting queues with "
+                     "faults pending, but soc.gpu.cp.preempt_with_fault_pending is false");
+  }
   const auto strategy = cfg.driver().svm().notifier_strategy();
   if (!xnack && strategy == config::Svm::UNMAP_FROM_GPU) {
     throw InputError(w.source + ": driver.svm.notifier_strategy UNMAP_FROM_GPU needs XNACK on (retry faults), "
@@ -285,6 +295,33 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
         if (!(op.hold_lock().ns() >= 0) || !std::isfinite(op.hold_lock().ns())) fail("ns must be a non-negative number (0: for ever)");
         if (op.hold_lock().shared() && op.hold_lock().lock() != wl::HoldLock::MMAP_LOCK) fail("only mmap_lock can be taken shared");
         break;
+      case wl::Op::kBoCreate: {
+        const auto& b = op.bo_create();
+        if (b.name().empty()) fail("needs a name");
+        if (regions.count(b.name()) != 0 || ttm_bos.count(b.name()) != 0) fail("the name '" + b.name() + "' is already used");
+        if (b.size_bytes() == 0) fail("size_bytes must be positive");
+        if (b.size_bytes() > ttm_limit) {
+          fail("size_bytes exceeds what TTM may hold in " + std::string(wl::BoCreate::Domain_Name(b.domain())) +
+               " (driver.ttm.pages_limit_percent of soc.host.dram.capacity_bytes: " + std::to_string(ttm_limit) + " bytes)");
+        }
+        if (b.priority() >= driver::kTtmMaxBoPriority) fail("priority must be below 4 (TTM_MAX_BO_PRIORITY)");
+        ttm_bos[b.name()] = false;
+        break;
+      }
+      case wl::Op::kBoFree: {
+        const auto it = ttm_bos.find(op.bo_free().name());
+        if (it == ttm_bos.end()) fail("no earlier bo_create named '" + op.bo_free().name() + "'");
+        if (it->second) fail("the BO '" + op.bo_free().name() + "' was already freed");
+        it->second = true;
+        break;
+      }
+      case wl::Op::kMemoryPressure: {
+        const auto& m = op.memory_pressure();
+        if (m.bytes() == 0) fail("bytes must be positive");
+        if (m.bytes() > host_bytes) fail("bytes exceeds soc.host.dram.capacity_bytes");
+        if (!(m.hold_ns() >= 0) || !std::isfinite(m.hold_ns())) fail("hold_ns must be a non-negative number (0: kept)");
+        break;
+      }
       case wl::Op::kDmaCopy: {
         const auto& c = op.dma_copy();
         if (c.bytes() == 0) fail("bytes must be positive");
@@ -529,8 +566,47 @@ void WorkloadRunner::exec(const wl::Op& op) {
     case wl::Op::kDmaCopy:
       dma_copy(op.dma_copy());
       break;
+    case wl::Op::kBoCreate: {
+      const auto& b = op.bo_create();
+      driver::DriverThread t(driver_.cpu(), hw::WorkClass::kIoctl);
+      const auto domain = b.domain() == wl::BoCreate::SYSTEM ? driver::TtmDomain::kSystem : driver::TtmDomain::kGtt;
+      const sc_core::sc_time start = sc_core::sc_time_stamp();
+      driver_.ttm().create(t, b.name(), (b.size_bytes() + kPage - 1) / kPage * kPage, domain, b.priority(), b.kfd());
+      t.release();
+      bo_create_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+      break;
+    }
+    case wl::Op::kBoFree: {
+      driver::DriverThread t(driver_.cpu(), hw::WorkClass::kIoctl);
+      driver_.ttm().free(t, op.bo_free().name());
+      t.release();
+      break;
+    }
+    case wl::Op::kMemoryPressure:
+      memory_pressure(op.memory_pressure());
+      break;
     case wl::Op::KIND_NOT_SET:
       break;
+  }
+}
+
+void WorkloadRunner::memory_pressure(const wl::MemoryPressure& m) {
+  driver::DriverThread t(driver_.cpu(), hw::WorkClass::kIoctl);
+  const sc_core::sc_time start = sc_core::sc_time_stamp();
+  hw::HostLock& mmap_lock = driver_.svm().mmap_lock();
+  if (m.under_mmap_lock()) t.lock(mmap_lock, false);
+  const bool ok = driver_.ttm().allocate_host(t, m.bytes());
+  if (m.under_mmap_lock()) mmap_lock.unlock(false);
+  t.release();
+  pressure_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+  if (ok && m.hold_ns() > 0) {
+    driver::Ttm& ttm = driver_.ttm();
+    const uint64_t bytes = m.bytes();
+    const double hold = m.hold_ns();
+    sc_core::sc_spawn([&ttm, bytes, hold] {
+      sc_core::wait(from_ns(hold));
+      ttm.release_host(bytes);
+    }, "memory_release");
   }
 }
 

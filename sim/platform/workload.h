@@ -71,6 +71,7 @@ class WorkloadRunner : public sc_core::sc_module {
   void run();
   void exec(const wl::Op& op);
   void dma_copy(const wl::DmaCopy& c);
+  void memory_pressure(const wl::MemoryPressure& m);
   // The address and length of [offset, offset + size) of a region (size: the rest).
   std::pair<uint64_t, uint64_t> part(const std::string& name, uint64_t offset, bool has_size, uint64_t size) const;
   static driver::VmaFlags vma_flags(const wl::VmaFlags& f);
@@ -107,6 +108,8 @@ class WorkloadRunner : public sc_core::sc_module {
   stats::Histogram munmap_ns_{stats_, "munmap_ns", "ns", "munmap operations: call to return (includes the time blocked in MMU notifiers)"};
   stats::Histogram mprotect_ns_{stats_, "mprotect_ns", "ns", "mprotect operations: call to return (includes notifier blocking)"};
   stats::Histogram fork_ns_{stats_, "fork_ns", "ns", "fork operations: call to return (includes notifier blocking)"};
+  stats::Histogram bo_create_ns_{stats_, "bo_create_ns", "ns", "bo_create operations: call to return (includes reclaim and swapout)"};
+  stats::Histogram pressure_ns_{stats_, "memory_pressure_ns", "ns", "memory_pressure allocations: call to return (includes direct reclaim and the shrinker's fence waits)"};
   stats::Histogram cpu_touch_ns_{stats_, "cpu_touch_ns", "ns", "cpu_touch operations: first to last page touched (CPU faults, migrations back, COW copies)"};
   stats::Counter dma_copy_bytes_{stats_, "dma_copy_bytes", "bytes", "Bytes copied by dma_copy operations"};
 };

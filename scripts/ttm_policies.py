@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""What does each shrinker fence policy cost under rising memory pressure, and which deadlock?
+
+Runs the sweep configs/sweeps/ttm_policies.textproto (faultline sweep): two KFD BOs and two
+other BOs of 64 MiB, a kernel faulting on fresh memory, and an allocation under mmap_lock
+that is 0 to 256 MiB short of free memory, under each driver.ttm.fence_policy (WAIT,
+BACK_OFF, PREEMPT_MID_FAULT with soc.gpu.cp.preempt_with_fault_pending, PIN). Prints a
+markdown table per point (the allocation's time, the shrinker's block time and fence
+wait, what it reclaimed and failed to, KFD BOs evicted, queue evictions, whether the run
+deadlocked) and plots reclaimed MiB and shrinker block time against the shortfall.
+
+    scripts/ttm_policies.py [--bin build/faultline] [-j N] [--sweep-out DIR] [--plot docs/img/ttm_policies.png]
+"""
+import argparse
+import os
+import sys
+import tempfile
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import faultline_runs  # noqa: E402
+
+MIB = 1 << 20
+FREE_BYTES = 64 * MIB  # what the template leaves free before the allocation
+POLICIES = ("WAIT", "BACK_OFF", "PREEMPT_MID_FAULT", "PIN")
+
+
+def val(r, key):
+    v = r[key]
+    return v if v is not None else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    faultline_runs.add_arguments(ap)
+    ap.add_argument("--plot", metavar="PNG", help="write the plot here")
+    args = ap.parse_args()
+    # A deadlock is a result here: exit 3 with its cycle.
+    rows = faultline_runs.run_spec(args, "ttm_policies", ok=("ok", "exit 3"))
+    rows.sort(key=lambda r: (POLICIES.index(r["driver.ttm.fence_policy"]), int(r["pressure_bytes"])))
+    print("| policy | short MiB | outcome | allocation ms | shrinker block ms | fence wait ms | BOs scanned | "
+          "backed off | reclaimed MiB | unreclaimed MiB | -ENOMEM | KFD BOs evicted | queue evictions | "
+          "queues off ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    series = {p: [] for p in POLICIES}
+    for r in rows:
+        short = (int(r["pressure_bytes"]) - FREE_BYTES) / MIB
+        dead = r["status"] == "exit 3"
+        outcome = "deadlock (exit 3)" if dead else "completes"
+        if dead:
+            print("| %s | %d | %s | - | - | - | %d | %d | - | - | - | - | %d | - |" % (
+                r["driver.ttm.fence_policy"], short, outcome, val(r, "driver.ttm.shrinker.scanned_bos"),
+                val(r, "driver.ttm.shrinker.backoffs"), val(r, "driver.queues.evictions")))
+        else:
+            print("| %s | %d | %s | %.2f | %.2f | %.3f | %d | %d | %d | %d | %d | %d | %d | %.1f |" % (
+                r["driver.ttm.fence_policy"], short, outcome, val(r, "workload.memory_pressure_ns:max") / 1e6,
+                val(r, "driver.ttm.shrinker.block_ns:max") / 1e6, val(r, "driver.ttm.fence_wait_ns:max") / 1e6,
+                val(r, "driver.ttm.shrinker.scanned_bos"), val(r, "driver.ttm.shrinker.backoffs"),
+                val(r, "driver.ttm.shrinker.reclaimed_bytes") / MIB, val(r, "driver.ttm.shrinker.unreclaimed_bytes") / MIB,
+                val(r, "driver.ttm.alloc_failures"), val(r, "driver.ttm.evictions.kfd"), val(r, "driver.queues.evictions"),
+                val(r, "driver.queues.evicted_ns:max") / 1e6))
+        series[r["driver.ttm.fence_policy"]].append(
+            (short, dead, val(r, "driver.ttm.shrinker.reclaimed_bytes") / MIB, val(r, "driver.ttm.shrinker.block_ns:max") / 1e6))
+    if args.plot:
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+        markers = {"WAIT": "x", "BACK_OFF": "o", "PREEMPT_MID_FAULT": "s", "PIN": "^"}
+        for p in POLICIES:
+            live = [s for s in series[p] if not s[1]]
+            dead = [s for s in series[p] if s[1]]
+            for ax, i in ((a1, 2), (a2, 3)):
+                if live:
+                    ax.plot([s[0] for s in live], [s[i] for s in live], marker=markers[p], label=p)
+                if dead:
+                    ax.scatter([s[0] for s in dead], [0] * len(dead), marker="x", color="red", s=60,
+                               label=p + ": deadlock (exit 3)" if ax is a1 else None, zorder=5)
+        a1.plot([0, 256], [0, 256], color="grey", linestyle=":", label="needed")
+        a1.set_xlabel("allocation short of free memory (MiB)")
+        a1.set_ylabel("reclaimed by the shrinker (MiB)")
+        a1.set_title("what the shrinker reclaims")
+        a1.legend(fontsize=8)
+        a2.set_xlabel("allocation short of free memory (MiB)")
+        a2.set_ylabel("shrinker block time (ms)")
+        a2.set_title("how long the allocating thread is blocked")
+        for ax in (a1, a2):
+            ax.grid(alpha=0.3)
+        fig.tight_layout()
+        # Written whole: a temporary file in the same directory, then renamed.
+        d = os.path.dirname(os.path.abspath(args.plot))
+        fd, tmp = tempfile.mkstemp(dir=d, suffix=".png")
+        os.close(fd)
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, args.plot)
+        print("wrote", os.path.relpath(args.plot, os.getcwd()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
