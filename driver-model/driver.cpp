@@ -91,6 +91,8 @@ Driver::Driver(sc_core::sc_module_name name, const config::Driver& cfg, const Pl
       utcl2_(p.utcl2) {
   IrqHandler::validate_hardware(cfg.irq(), "driver.irq", p.ih.has_ring1(), p.replay_on_command);
   queues_.set_control(p.queues);
+  ttm_.set_mmap_lock(&svm_.mmap_lock());
+  svm_.subscribe_mm([this](const NotifyRange& r, DriverThread* t) { ttm_.on_invalidate(r, t); });
   svm_.set_irq_idle([this] { return irq_.idle(); });
   // The GPU's DMA targets in host memory (amdgpu maps its rings and write-back pages for DMA).
   iommu_.map(nullptr, layout_.ih_ring, p.ih.ring_bytes(0));

@@ -212,6 +212,8 @@ class Svm : public sc_core::sc_module, public FaultHandler {
   bool draining() const { return draining_; }
   // The process's locks, for fault injection (the workload's hold_lock).
   hw::HostLock& mmap_lock() { return mmap_lock_; }
+  // mmu_notifier_register by another part of the driver (userptr BOs) on the process's mm.
+  void subscribe_mm(AddressSpace::Subscriber fn) { mm_.subscribe(std::move(fn)); }
   hw::HostLock& svms_lock() { return svms_lock_; }
 
  private:

@@ -70,6 +70,7 @@ Ttm::Ttm(sc_core::sc_module_name name, const config::Ttm& cfg, uint64_t host_byt
   new_eviction_fence();
   SC_THREAD(evict_thread);
   SC_THREAD(restore_thread);
+  SC_THREAD(userptr_restore_thread);
 }
 
 uint64_t Ttm::host_free_bytes() const {
@@ -189,6 +190,7 @@ bool Ttm::create(DriverThread& t, const std::string& name, uint64_t bytes, TtmDo
 }
 
 void Ttm::free(DriverThread& t, const std::string& name) {
+  if (userptrs_.erase(name) != 0) return;  // unpinned / its notifier removed
   const auto it = bos_.find(name);
   if (it == bos_.end()) return;  // its creation failed (-ENOMEM)
   Bo& bo = *it->second;
@@ -262,6 +264,61 @@ void Ttm::restore_thread() {
     process_evicted_ = false;
     t.release();
     restore_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+  }
+}
+
+void Ttm::create_userptr(DriverThread& t, const std::string& name, uint64_t va, uint64_t bytes) {
+  t.compute_ns(cfg_.validate_ns());
+  const uint64_t pages = (bytes + 4095) / 4096;
+  if (mmap_lock_ != nullptr) t.lock(*mmap_lock_, true);
+  t.compute_ns(cfg_.userptr_pages_ns() * static_cast<double>(pages));
+  if (mmap_lock_ != nullptr) mmap_lock_->unlock(true);
+  userptr_pages_ += pages;
+  userptrs_[name] = Userptr{va, bytes, true};
+  ++userptr_bos_;
+}
+
+void Ttm::on_invalidate(const NotifyRange& r, DriverThread* t) {
+  // PINNED: no interval notifier was registered; the pinned pages stay where they are.
+  if (cfg_.userptr() == config::Ttm::PINNED || r.end_phase || t == nullptr) return;
+  bool hit = false;
+  for (auto& [name, u] : userptrs_) {
+    if (r.start < u.va + u.bytes && u.va < r.end) {
+      u.valid = false;
+      hit = true;
+    }
+  }
+  if (!hit) return;
+  ++userptr_invalidations_;
+  if (userptr_evicted_) return;  // already evicted: the restore worker will see this BO too
+  userptr_evicted_ = true;
+  const sc_core::sc_time start = sc_core::sc_time_stamp();
+  // kgd2kfd_quiesce_mm: the notifier returns once the queues are off the GPU.
+  queues_.evict(*t, EvictTrigger::kUserptr);
+  userptr_block_ns_.sample(to_ns(sc_core::sc_time_stamp() - start));
+  userptr_restore_.notify(from_ns(cfg_.userptr_restore_delay_ns()));
+}
+
+void Ttm::userptr_restore_thread() {
+  for (;;) {
+    sc_core::wait(userptr_restore_);
+    if (!userptr_evicted_) continue;
+    DriverThread t(cpu_, hw::WorkClass::kWorker);
+    // restore_userptr_worker: the invalidated BOs' pages again (hmm_range_fault under
+    // mmap_lock for reading), then kgd2kfd_resume_mm.
+    uint64_t pages = 0;
+    for (auto& [name, u] : userptrs_) {
+      if (!u.valid) pages += (u.bytes + 4095) / 4096;
+    }
+    if (mmap_lock_ != nullptr) t.lock(*mmap_lock_, true);
+    t.compute_ns(cfg_.validate_ns() + cfg_.userptr_pages_ns() * static_cast<double>(pages));
+    if (mmap_lock_ != nullptr) mmap_lock_->unlock(true);
+    for (auto& [name, u] : userptrs_) u.valid = true;
+    userptr_pages_ += pages;
+    ++userptr_restores_;
+    userptr_evicted_ = false;
+    queues_.restore(t);
+    t.release();
   }
 }
 

@@ -42,6 +42,7 @@
 #include <systemc>
 #include <vector>
 
+#include "driver-model/address_space.h"
 #include "driver-model/dma_fence.h"
 #include "driver-model/driver_thread.h"
 #include "driver-model/queue_eviction.h"
@@ -85,6 +86,16 @@ class Ttm : public sc_core::sc_module {
   // Gives back `bytes` of what allocate_host took.
   void release_host(uint64_t bytes) { other_bytes_ -= std::min(bytes, other_bytes_); }
 
+  // A userptr BO over [va, va + bytes) of the process's memory (init_user_pages: the pages
+  // are got, and PINNED pinned, at userptr_pages_ns each, under mmap_lock for reading).
+  void create_userptr(DriverThread& t, const std::string& name, uint64_t va, uint64_t bytes);
+  // The process's MMU notifier as its userptr BOs hear it (amdgpu_hmm_invalidate_hsa ->
+  // amdgpu_amdkfd_evict_userptr): NOTIFIER mode evicts the queues on the first
+  // invalidation (trigger USERPTR) and blocks the invalidating thread until they are off.
+  void on_invalidate(const NotifyRange& r, DriverThread* t);
+  // The process's mmap_lock, which the userptr restore worker takes to get pages again.
+  void set_mmap_lock(hw::HostLock* l) { mmap_lock_ = l; }
+
   // The process's eviction fence context (its node in the wait-for graph).
   const FenceContext& eviction_context() const { return evict_ctx_; }
   uint64_t host_free_bytes() const;
@@ -111,6 +122,7 @@ class Ttm : public sc_core::sc_module {
   void new_eviction_fence();
   void evict_thread();
   void restore_thread();
+  void userptr_restore_thread();
   double copy_ns(uint64_t bytes) const { return static_cast<double>(bytes) / cfg_.swap_gb_per_s(); }
 
   config::Ttm cfg_;
@@ -130,6 +142,16 @@ class Ttm : public sc_core::sc_module {
   bool process_evicted_ = false;
   sc_core::sc_event evict_request_;
   sc_core::sc_event restore_request_;
+
+  struct Userptr {
+    uint64_t va = 0;
+    uint64_t bytes = 0;
+    bool valid = true;  // false: invalidated, its pages to be got again
+  };
+  std::map<std::string, Userptr> userptrs_;
+  bool userptr_evicted_ = false;
+  sc_core::sc_event userptr_restore_;
+  hw::HostLock* mmap_lock_ = nullptr;
 
   stats::Group stats_;
   stats::Counter bos_created_{stats_, "bos_created", "count", "BOs created"};
@@ -151,6 +173,11 @@ class Ttm : public sc_core::sc_module {
   stats::Counter fence_evictions_{stats_, "process_evictions", "count", "Eviction-fence signallings (the process's queues evicted for TTM)"};
   stats::Counter restore_retries_{stats_, "restore_retries", "count", "Restores put off because the evicted BOs did not fit yet"};
   stats::Histogram restore_ns_{stats_, "restore_ns", "ns", "Restore worker: start to queues running again (BO validation and queue restore)"};
+  stats::Counter userptr_bos_{stats_, "userptr.bos", "count", "Userptr BOs registered"};
+  stats::Counter userptr_invalidations_{stats_, "userptr.invalidations", "count", "Notifier invalidations that hit a userptr BO (NOTIFIER)"};
+  stats::Histogram userptr_block_ns_{stats_, "userptr.block_ns", "ns", "Time an invalidating thread (fork, munmap, ...) blocked in the userptr notifier"};
+  stats::Counter userptr_restores_{stats_, "userptr.restores", "count", "Userptr restore-worker passes (pages got again, queues restored)"};
+  stats::Counter userptr_pages_{stats_, "userptr.pages", "count", "Userptr pages got (and pinned), at registration and on restore"};
 };
 
 }  // namespace fl::driver

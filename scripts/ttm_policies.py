@@ -9,6 +9,12 @@ markdown table per point (the allocation's time, the shrinker's block time and f
 wait, what it reclaimed and failed to, KFD BOs evicted, queue evictions, whether the run
 deadlocked) and plots reclaimed MiB and shrinker block time against the shortfall.
 
+Then runs configs/sweeps/userptr_fork.textproto: a 16 MiB mmap registered as a userptr BO,
+a long kernel on 1 to 104 CUs, and a fork() 20 us later, with driver.ttm.userptr NOTIFIER
+(the invalidation evicts the queues) or PINNED; prints fork()'s duration, the time it
+blocked in the userptr notifier, the preemption and the kernel's slowdown, and plots the
+block time against the waves preempted.
+
     scripts/ttm_policies.py [--bin build/faultline] [-j N] [--sweep-out DIR] [--plot docs/img/ttm_policies.png]
 """
 import argparse
@@ -32,6 +38,25 @@ POLICIES = ("WAIT", "BACK_OFF", "PREEMPT_MID_FAULT", "PIN")
 def val(r, key):
     v = r[key]
     return v if v is not None else 0
+
+
+def userptr_fork(args):
+    """Prints the userptr fork table; returns (mode, waves, block us) per point."""
+    rows = faultline_runs.run_spec(args, "userptr_fork")
+    rows.sort(key=lambda r: (r["driver.ttm.userptr"], int(r["cus"])))
+    print()
+    print("| userptr | CUs | waves preempted | fork() us | in userptr notifier us | queue evictions | "
+          "preemption us | CWSR bytes saved | queues off us | kernel us |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    out = []
+    for r in rows:
+        print("| %s | %s | %d | %.1f | %.1f | %d | %.1f | %d | %.0f | %.0f |" % (
+            r["driver.ttm.userptr"], r["cus"], val(r, "soc.gpu.cp.preempt.waves"), val(r, "workload.fork_ns:max") / 1e3,
+            val(r, "driver.ttm.userptr.block_ns:max") / 1e3, val(r, "driver.queues.evictions"),
+            val(r, "soc.gpu.cp.preempt.latency_ns:max") / 1e3, val(r, "soc.gpu.cp.preempt.saved_bytes"),
+            val(r, "driver.queues.evicted_ns:max") / 1e3, val(r, "workload.kernel_ns:max") / 1e3))
+        out.append((r["driver.ttm.userptr"], 4 * int(r["cus"]), val(r, "driver.ttm.userptr.block_ns:max") / 1e3))
+    return out
 
 
 def main():
@@ -65,8 +90,9 @@ def main():
                 val(r, "driver.queues.evicted_ns:max") / 1e6))
         series[r["driver.ttm.fence_policy"]].append(
             (short, dead, val(r, "driver.ttm.shrinker.reclaimed_bytes") / MIB, val(r, "driver.ttm.shrinker.block_ns:max") / 1e6))
+    forks = userptr_fork(args)
     if args.plot:
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+        fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(16, 4.2))
         markers = {"WAIT": "x", "BACK_OFF": "o", "PREEMPT_MID_FAULT": "s", "PIN": "^"}
         for p in POLICIES:
             live = [s for s in series[p] if not s[1]]
@@ -85,7 +111,14 @@ def main():
         a2.set_xlabel("allocation short of free memory (MiB)")
         a2.set_ylabel("shrinker block time (ms)")
         a2.set_title("how long the allocating thread is blocked")
-        for ax in (a1, a2):
+        for mode, m in (("NOTIFIER", "o"), ("PINNED", "^")):
+            pts = [f for f in forks if f[0] == mode]
+            a3.plot([f[1] for f in pts], [f[2] for f in pts], marker=m, label=mode)
+        a3.set_xlabel("waves resident at fork() (4 per CU)")
+        a3.set_ylabel("fork() blocked in the userptr notifier (us)")
+        a3.set_title("fork() with a userptr BO")
+        a3.legend(fontsize=8)
+        for ax in (a1, a2, a3):
             ax.grid(alpha=0.3)
         fig.tight_layout()
         # Written whole: a temporary file in the same directory, then renamed.

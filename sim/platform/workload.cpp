@@ -38,6 +38,7 @@ const char* kind_name(const wl::Op& op) {
     case wl::Op::kBoCreate: return "bo_create";
     case wl::Op::kBoFree: return "bo_free";
     case wl::Op::kMemoryPressure: return "memory_pressure";
+    case wl::Op::kUserptr: return "userptr";
     case wl::Op::KIND_NOT_SET: break;
   }
   return "empty op";
@@ -308,9 +309,18 @@ void validate_workload(const Workload& w, const config::Config& cfg) {
         ttm_bos[b.name()] = false;
         break;
       }
+      case wl::Op::kUserptr: {
+        const auto& u = op.userptr();
+        if (u.name().empty()) fail("needs a name");
+        if (regions.count(u.name()) != 0 || ttm_bos.count(u.name()) != 0) fail("the name '" + u.name() + "' is already used");
+        if (region(u.range()).second) fail("'" + u.range() + "' is an SVM range; a userptr BO is made of an mmap");
+        check_part(u.range(), u.offset_bytes(), u.has_size_bytes(), u.size_bytes());
+        ttm_bos[u.name()] = false;
+        break;
+      }
       case wl::Op::kBoFree: {
         const auto it = ttm_bos.find(op.bo_free().name());
-        if (it == ttm_bos.end()) fail("no earlier bo_create named '" + op.bo_free().name() + "'");
+        if (it == ttm_bos.end()) fail("no earlier bo_create or userptr named '" + op.bo_free().name() + "'");
         if (it->second) fail("the BO '" + op.bo_free().name() + "' was already freed");
         it->second = true;
         break;
@@ -585,6 +595,14 @@ void WorkloadRunner::exec(const wl::Op& op) {
     case wl::Op::kMemoryPressure:
       memory_pressure(op.memory_pressure());
       break;
+    case wl::Op::kUserptr: {
+      const auto& u = op.userptr();
+      const auto [va, bytes] = part(u.range(), u.offset_bytes(), u.has_size_bytes(), u.size_bytes());
+      driver::DriverThread t(driver_.cpu(), hw::WorkClass::kIoctl);
+      driver_.ttm().create_userptr(t, u.name(), va, bytes);
+      t.release();
+      break;
+    }
     case wl::Op::KIND_NOT_SET:
       break;
   }

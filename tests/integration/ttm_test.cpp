@@ -144,6 +144,70 @@ TEST(TtmDriver, ThePagesLimitSwapsOutTheLeastRecentlyUsedBo) {
   EXPECT_EQ(r.num("driver.ttm.evicted_bytes"), 2 * 209715200.0);
 }
 
+// A userptr BO followed by an MMU notifier (driver.ttm.userptr NOTIFIER, KFD's): fork's
+// write-protect of its pages evicts the queues (QUEUE_EVICTION trigger USERPTR) and fork
+// blocks until they are off the GPU; the restore worker gets the pages again and restores
+// them after AMDGPU_USERPTR_RESTORE_DELAY_MS. Pinned (PINNED), fork never waits.
+TEST(TtmDriver, ForkBlocksInTheUserptrNotifierUnlessThePagesArePinned) {
+  const std::string d = temp_dir("ttm_userptr");
+  const std::string w = workload(d,
+                                 "op { vram_alloc { name: \"data\" size_bytes: 16777216 } }\n"
+                                 "op { mmap { name: \"host\" size_bytes: 16777216 } }\n"
+                                 "op { userptr { name: \"ubo\" range: \"host\" } }\n"
+                                 "op { launch { range: \"data\" pattern: RANDOM cus: 16 waves_per_cu: 4 outstanding_per_wave: 4 "
+                                 "accesses_per_wave: 20000 } }\n"
+                                 "op { sleep { ns: 20000 } }\n"
+                                 "op { fork { child: \"c\" } }\n"
+                                 "op { wait {} }\n");
+  const RunResult n = run_faultline({"run", "--workload", w, "--smi-events", d + "/smi.txt"}, d + "/notifier");
+  ASSERT_EQ(n.status, 0) << n.err;
+  EXPECT_EQ(n.num("driver.ttm.userptr.invalidations"), 1);
+  EXPECT_EQ(n.num("driver.ttm.userptr.restores"), 1);
+  EXPECT_EQ(n.num("driver.queues.evictions"), 1);
+  EXPECT_EQ(n.num("soc.gpu.cp.preempt.waves"), 64);
+  // fork() blocked for the eviction: evict_ns plus the preemption of the 64 waves.
+  const double block = n.hist("driver.ttm.userptr.block_ns", "max");
+  EXPECT_GE(block, n.config.driver().kfd().evict_ns() + n.hist("soc.gpu.cp.preempt.latency_ns", "max"));
+  EXPECT_GE(n.hist("driver.queues.evicted_ns", "max"), n.config.driver().ttm().userptr_restore_delay_ns());
+  // Pages got at registration and again on restore.
+  EXPECT_EQ(n.num("driver.ttm.userptr.pages"), 2 * 4096);
+  const auto evictions = smi_lines(d + "/smi.txt", "9");
+  ASSERT_EQ(evictions.size(), 1u);
+  EXPECT_EQ(evictions[0].substr(evictions[0].size() - 2), " 1") << "KFD_QUEUE_EVICTION_TRIGGER_USERPTR: " << evictions[0];
+  EXPECT_EQ(smi_lines(d + "/smi.txt", "a").size(), 1u);
+
+  const RunResult p = run_faultline({"run", "--workload", w, "--set", "driver.ttm.userptr=PINNED"}, d + "/pinned");
+  ASSERT_EQ(p.status, 0) << p.err;
+  EXPECT_EQ(p.num("driver.ttm.userptr.invalidations"), 0);
+  EXPECT_EQ(p.num("driver.queues.evictions"), 0);
+  EXPECT_EQ(p.hist("driver.ttm.userptr.block_ns", "count"), 0);
+  EXPECT_NEAR(n.hist("workload.fork_ns", "max") - p.hist("workload.fork_ns", "max"), block, 1.0);
+}
+
+// Seed 004: a notifier-backed userptr whose invalidation must stop a queue that has retry
+// faults pending, from fork() holding mmap_lock, deadlocks on gfx9 (the fault service needs
+// mmap_lock); pinned pages never wait.
+TEST(TtmDriver, AUserptrNotifierEvictingAFaultingQueueDeadlocksUnlessPinned) {
+  const std::string d = temp_dir("ttm_userptr_fault");
+  const std::string w = workload(d,
+                                 "op { mmap { name: \"host\" size_bytes: 16777216 } }\n"
+                                 "op { userptr { name: \"ubo\" range: \"host\" } }\n"
+                                 "op { mmap { name: \"fresh\" size_bytes: 67108864 } }\n"
+                                 "op { launch { range: \"fresh\" pattern: STRIDED stride_bytes: 2097152 cus: 4 waves_per_cu: 4 "
+                                 "outstanding_per_wave: 1 accesses_per_wave: 2 } }\n"
+                                 "op { sleep { ns: 20000 } }\n"
+                                 "op { fork { child: \"c\" } }\n"
+                                 "op { wait {} }\n");
+  const RunResult n = run_faultline({"run", "--workload", w}, d + "/notifier");
+  ASSERT_EQ(n.status, 3) << n.err;
+  EXPECT_NE(n.err.find("workload.run waits for the unmap of queues by soc.gpu.cp (since "), std::string::npos) << n.err;
+  EXPECT_NE(n.err.find("driver.irq.ih1_thread waits for lock driver.svm.mmap_lock"), std::string::npos) << n.err;
+  const RunResult p = run_faultline({"run", "--workload", w, "--set", "driver.ttm.userptr=PINNED"}, d + "/pinned");
+  ASSERT_EQ(p.status, 0) << p.err;
+  EXPECT_EQ(p.num("driver.queues.evictions"), 0);
+  EXPECT_EQ(p.num("fault.count"), p.num("soc.gpu.cu.faulted_accesses"));
+}
+
 TEST(TtmDriver, BadBoInputNamesTheFileAndLine) {
   const std::string d = temp_dir("ttm_bad");
   const struct {
@@ -154,10 +218,14 @@ TEST(TtmDriver, BadBoInputNamesTheFileAndLine) {
        ":1: op 1 (bo_create): size_bytes exceeds what TTM may hold in GTT (driver.ttm.pages_limit_percent"},
       {"op { bo_create { name: \"x\" size_bytes: 4096 } }\nop { bo_free { name: \"x\" } }\nop { bo_free { name: \"x\" } }\n",
        ":3: op 3 (bo_free): the BO 'x' was already freed"},
-      {"op { bo_free { name: \"y\" } }\n", ":1: op 1 (bo_free): no earlier bo_create named 'y'"},
+      {"op { bo_free { name: \"y\" } }\n", ":1: op 1 (bo_free): no earlier bo_create or userptr named 'y'"},
       {"op { bo_create { name: \"p\" size_bytes: 4096 priority: 4 } }\n", ":1: op 1 (bo_create): priority must be below 4"},
       {"op { bo_create { name: \"v\" size_bytes: 4096 domain: VRAM } }\n", ":1:"},
       {"op { memory_pressure { bytes: 0 } }\n", ":1: op 1 (memory_pressure): bytes must be positive"},
+      {"op { svm_alloc { name: \"s\" size_bytes: 4096 } }\nop { userptr { name: \"u\" range: \"s\" } }\n",
+       ":2: op 2 (userptr): 's' is an SVM range; a userptr BO is made of an mmap"},
+      {"op { mmap { name: \"m\" size_bytes: 4096 } }\nop { userptr { name: \"u\" range: \"m\" size_bytes: 8192 } }\n",
+       ":2: op 2 (userptr): size_bytes must be positive and fit in 'm'"},
   };
   int i = 0;
   for (const auto& c : cases) {
