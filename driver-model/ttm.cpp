@@ -9,10 +9,12 @@ namespace fl::driver {
 
 namespace {
 
+constexpr uint64_t kPageBytes = 4096;  // a CPU page
+uint64_t pages_of(uint64_t bytes) { return (bytes + kPageBytes - 1) / kPageBytes; }
+
 class WaitPolicy : public ShrinkerFencePolicy {
  public:
   const char* name() const override { return "WAIT"; }
-  bool skip(const std::vector<std::shared_ptr<DmaFence>>&) const override { return false; }
 };
 
 // Seed 001's proposal: a fence that answers "may deadlock" is not waited for.
@@ -29,14 +31,12 @@ class BackOffPolicy : public ShrinkerFencePolicy {
 class PreemptMidFaultPolicy : public ShrinkerFencePolicy {
  public:
   const char* name() const override { return "PREEMPT_MID_FAULT"; }
-  bool skip(const std::vector<std::shared_ptr<DmaFence>>&) const override { return false; }
 };
 
 class PinPolicy : public ShrinkerFencePolicy {
  public:
   const char* name() const override { return "PIN"; }
   bool pins_kfd_bos() const override { return true; }
-  bool skip(const std::vector<std::shared_ptr<DmaFence>>&) const override { return false; }
 };
 
 }  // namespace
@@ -269,7 +269,7 @@ void Ttm::restore_thread() {
 
 void Ttm::create_userptr(DriverThread& t, const std::string& name, uint64_t va, uint64_t bytes) {
   t.compute_ns(cfg_.validate_ns());
-  const uint64_t pages = (bytes + 4095) / 4096;
+  const uint64_t pages = pages_of(bytes);
   if (mmap_lock_ != nullptr) t.lock(*mmap_lock_, true);
   t.compute_ns(cfg_.userptr_pages_ns() * static_cast<double>(pages));
   if (mmap_lock_ != nullptr) mmap_lock_->unlock(true);
@@ -308,7 +308,7 @@ void Ttm::userptr_restore_thread() {
     // mmap_lock for reading), then kgd2kfd_resume_mm.
     uint64_t pages = 0;
     for (auto& [name, u] : userptrs_) {
-      if (!u.valid) pages += (u.bytes + 4095) / 4096;
+      if (!u.valid) pages += pages_of(u.bytes);
     }
     if (mmap_lock_ != nullptr) t.lock(*mmap_lock_, true);
     t.compute_ns(cfg_.validate_ns() + cfg_.userptr_pages_ns() * static_cast<double>(pages));

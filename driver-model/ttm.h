@@ -60,8 +60,9 @@ class ShrinkerFencePolicy {
   virtual const char* name() const = 0;
   // Whether KFD BOs are pinned when created (then the shrinker never sees them).
   virtual bool pins_kfd_bos() const { return false; }
-  // Whether to skip this BO rather than wait for `pending` (all unsignalled).
-  virtual bool skip(const std::vector<std::shared_ptr<DmaFence>>& pending) const = 0;
+  // Whether to skip this BO rather than wait for `pending` (all unsignalled); waiting is
+  // the default.
+  virtual bool skip(const std::vector<std::shared_ptr<DmaFence>>& /*pending*/) const { return false; }
 };
 
 std::unique_ptr<ShrinkerFencePolicy> make_shrinker_fence_policy(config::Ttm::FencePolicy p);
